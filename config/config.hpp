@@ -1,0 +1,88 @@
+#pragma once
+// Typed configuration. Every default here is the embedded default that `parleyd` runs with
+// when started without --config; config/parley.example.toml documents each key.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace parley::config {
+
+enum class LogFormat { text, json };
+
+struct LogConfig {
+  /// trace | debug | info | warn | error | critical | off
+  std::string level = "info";
+  LogFormat format = LogFormat::text;
+};
+
+struct TlsConfig {
+  /// PEM certificate chain and private key. Both empty: a self-signed pair is generated on
+  /// first start under `<data_dir>/tls/` and reused afterwards.
+  std::string certificate;
+  std::string key;
+};
+
+enum class C2sTls {
+  required, ///< STARTTLS offered and required before authentication (default)
+  optional, ///< STARTTLS offered, plaintext authentication allowed (loopback tests only)
+  disabled  ///< no STARTTLS offered (loopback tests only)
+};
+
+struct C2sConfig {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 5222;
+  C2sTls tls = C2sTls::required;
+  /// XEP-0368 direct TLS port; 0 disables it.
+  std::uint16_t direct_tls_port = 0;
+};
+
+struct HttpConfig {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 5280;
+  std::size_t max_body_bytes = 1024 * 1024;
+};
+
+struct LimitsConfig {
+  /// RFC 6120 §13.12: the largest stanza accepted after authentication.
+  std::size_t max_stanza_bytes = 256 * 1024;
+  /// The largest stanza accepted before authentication.
+  std::size_t max_stanza_bytes_unauthenticated = 16 * 1024;
+  /// The deepest element nesting inside one stanza.
+  std::size_t max_depth = 64;
+  /// The most attributes (including namespace declarations) on one element.
+  std::size_t max_attributes = 64;
+  /// Seconds an unauthenticated stream may stay open.
+  std::uint32_t unauthenticated_timeout_seconds = 60;
+};
+
+enum class StorageBackend { sqlite };
+
+struct StorageConfig {
+  StorageBackend backend = StorageBackend::sqlite;
+  /// SQLite database file; a relative path is taken relative to `data_dir`.
+  std::string sqlite_path = "parley.db";
+  /// Threads in the worker pool that runs blocking storage calls.
+  std::uint32_t workers = 4;
+  /// Offline messages kept per user before new ones are refused.
+  std::uint32_t offline_quota = 1000;
+};
+
+struct Config {
+  /// Domains served by this server (RFC 7622 domainparts).
+  std::vector<std::string> hosts = {"localhost"};
+  /// Where state lives (database, generated certificate); relative to the working directory.
+  std::string data_dir = "parley-data";
+  /// I/O threads; 0 means one per core.
+  std::uint32_t io_threads = 0;
+  LogConfig log;
+  TlsConfig tls;
+  C2sConfig c2s;
+  HttpConfig http;
+  LimitsConfig limits;
+  StorageConfig storage;
+};
+
+} // namespace parley::config

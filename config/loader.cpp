@@ -1,0 +1,906 @@
+#include "config/loader.hpp"
+
+// Debian's toml++ is a compiled library (pkg-config adds TOML_HEADER_ONLY=0 and
+// TOML_SHARED_LIB=1) built with exceptions, so its symbols live in toml::v3::ex. The headers
+// must agree, or the parse functions we call would not exist in the library.
+#include <toml++/toml.h>
+static_assert(TOML_EXCEPTIONS, "libtomlplusplus is built with exceptions; keep them on here");
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <utility>
+
+namespace parley::config {
+
+std::string ConfigError::to_string() const {
+  if (line == 0) {
+    return source + ": " + message;
+  }
+  return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+namespace {
+
+constexpr std::int64_t kib = 1024;
+constexpr std::int64_t mib = 1024 * kib;
+constexpr std::int64_t gib = 1024 * mib;
+
+// A configuration file larger than this is a mistake (say, --config /dev/zero).
+constexpr std::size_t max_file_bytes = 16 * 1024 * 1024;
+
+struct Position {
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+  friend auto operator<=>(const Position&, const Position&) = default;
+};
+
+Position position_of(const toml::source_region& region) {
+  return {static_cast<std::uint32_t>(region.begin.line),
+          static_cast<std::uint32_t>(region.begin.column)};
+}
+
+std::string_view describe(toml::node_type type) {
+  switch (type) {
+  case toml::node_type::none:
+    return "nothing";
+  case toml::node_type::table:
+    return "a table";
+  case toml::node_type::array:
+    return "an array";
+  case toml::node_type::string:
+    return "a string";
+  case toml::node_type::integer:
+    return "an integer";
+  case toml::node_type::floating_point:
+    return "a floating-point number";
+  case toml::node_type::boolean:
+    return "a boolean";
+  case toml::node_type::date:
+    return "a date";
+  case toml::node_type::time:
+    return "a time";
+  case toml::node_type::date_time:
+    return "a date-time";
+  }
+  return "a value of unknown type";
+}
+
+// Quotes a value for an error message; control characters are escaped so that a stray byte
+// in the file cannot garble the terminal the message is printed on.
+std::string quote(std::string_view text) {
+  static constexpr std::string_view hex = "0123456789abcdef";
+  std::string out = "'";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\'' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii_lower(x) == ascii_lower(y);
+         });
+}
+
+// Optimal string alignment distance, ignoring ASCII case: a swap of two neighbouring
+// letters ("prot" for "port") counts as one edit.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) {
+    d[i][0] = i;
+  }
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    d[0][j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = ascii_lower(a[i - 1]) == ascii_lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && ascii_lower(a[i - 1]) == ascii_lower(b[j - 2]) &&
+          ascii_lower(a[i - 2]) == ascii_lower(b[j - 1])) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The known name closest to `typo`, if it is close enough to be what was meant.
+std::optional<std::string_view> nearest(std::string_view typo,
+                                        std::span<const std::string_view> known) {
+  if (typo.size() > 64) {
+    return std::nullopt;
+  }
+  std::optional<std::string_view> best;
+  std::size_t best_distance = 0;
+  for (const std::string_view candidate : known) {
+    const std::size_t distance = edit_distance(typo, candidate);
+    const std::size_t allowed = candidate.size() <= 3 ? 1 : 2;
+    if (distance <= allowed && (!best || distance < best_distance)) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+std::string format_bytes(std::int64_t n) {
+  if (n != 0 && n % gib == 0) {
+    return std::to_string(n / gib) + " GiB";
+  }
+  if (n != 0 && n % mib == 0) {
+    return std::to_string(n / mib) + " MiB";
+  }
+  if (n != 0 && n % kib == 0) {
+    return std::to_string(n / kib) + " KiB";
+  }
+  return std::to_string(n) + " bytes";
+}
+
+// ---------------------------------------------------------------------------------------
+// Values with their own syntax
+
+struct IpAddress {
+  bool v6 = false;
+  std::array<std::uint8_t, 16> bytes{}; // IPv4 uses the first four
+
+  bool is_unspecified() const {
+    const std::size_t n = v6 ? 16 : 4;
+    return std::all_of(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n),
+                       [](std::uint8_t b) { return b == 0; });
+  }
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+};
+
+// Dotted quad, four decimal octets without leading zeros (inet_pton's rule; "010" could be
+// read as octal elsewhere).
+std::optional<std::array<std::uint8_t, 4>> parse_ipv4(std::string_view text) {
+  std::array<std::uint8_t, 4> out{};
+  std::size_t start = 0;
+  for (std::size_t part = 0; part < 4; ++part) {
+    const std::size_t dot = text.find('.', start);
+    if ((part < 3) != (dot != std::string_view::npos)) {
+      return std::nullopt;
+    }
+    const std::string_view octet =
+        text.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (octet.empty() || octet.size() > 3 || (octet.size() > 1 && octet[0] == '0')) {
+      return std::nullopt;
+    }
+    unsigned value = 0;
+    for (const char c : octet) {
+      if (c < '0' || c > '9') {
+        return std::nullopt;
+      }
+      value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value > 255) {
+      return std::nullopt;
+    }
+    out[part] = static_cast<std::uint8_t>(value);
+    start = dot + 1;
+  }
+  return out;
+}
+
+// RFC 4291 §2.2 text forms: eight groups, one "::" for a run of zero groups, and an
+// optional dotted-quad tail. Zone identifiers ("%eth0") are not accepted.
+std::optional<std::array<std::uint8_t, 16>> parse_ipv6(std::string_view text) {
+  const auto parse_groups = [](std::string_view part, bool may_end_in_ipv4,
+                               std::vector<std::uint8_t>& out) {
+    if (part.empty()) {
+      return true;
+    }
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t colon = part.find(':', start);
+      const std::string_view group = part.substr(
+          start, colon == std::string_view::npos ? std::string_view::npos : colon - start);
+      if (colon == std::string_view::npos && may_end_in_ipv4 &&
+          group.find('.') != std::string_view::npos) {
+        const auto v4 = parse_ipv4(group);
+        if (!v4) {
+          return false;
+        }
+        out.insert(out.end(), v4->begin(), v4->end());
+        return true;
+      }
+      if (group.empty() || group.size() > 4) {
+        return false;
+      }
+      unsigned value = 0;
+      for (const char c : group) {
+        unsigned digit = 0;
+        if (c >= '0' && c <= '9') {
+          digit = static_cast<unsigned>(c - '0');
+        } else if (c >= 'a' && c <= 'f') {
+          digit = static_cast<unsigned>(c - 'a' + 10);
+        } else if (c >= 'A' && c <= 'F') {
+          digit = static_cast<unsigned>(c - 'A' + 10);
+        } else {
+          return false;
+        }
+        value = value * 16 + digit;
+      }
+      out.push_back(static_cast<std::uint8_t>(value >> 8));
+      out.push_back(static_cast<std::uint8_t>(value & 0xff));
+      if (colon == std::string_view::npos) {
+        return true;
+      }
+      start = colon + 1;
+    }
+  };
+
+  std::vector<std::uint8_t> head;
+  std::vector<std::uint8_t> tail;
+  const std::size_t gap = text.find("::");
+  if (gap == std::string_view::npos) {
+    if (!parse_groups(text, true, head) || head.size() != 16) {
+      return std::nullopt;
+    }
+  } else {
+    const std::string_view after = text.substr(gap + 2);
+    if (after.find("::") != std::string_view::npos ||
+        !parse_groups(text.substr(0, gap), false, head) || !parse_groups(after, true, tail) ||
+        head.size() + tail.size() > 14) {
+      return std::nullopt;
+    }
+  }
+  std::array<std::uint8_t, 16> out{};
+  std::copy(head.begin(), head.end(), out.begin());
+  std::copy(tail.begin(), tail.end(), out.end() - static_cast<std::ptrdiff_t>(tail.size()));
+  return out;
+}
+
+std::optional<IpAddress> parse_ip(std::string_view text) {
+  IpAddress address;
+  if (const auto v4 = parse_ipv4(text)) {
+    std::copy(v4->begin(), v4->end(), address.bytes.begin());
+    return address;
+  }
+  const auto v6 = parse_ipv6(text);
+  if (!v6) {
+    return std::nullopt;
+  }
+  // ::ffff:a.b.c.d is the IPv4 address a.b.c.d as far as binding goes.
+  static constexpr std::array<std::uint8_t, 12> v4_mapped = {0, 0, 0, 0, 0,    0,
+                                                             0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(v4_mapped.begin(), v4_mapped.end(), v6->begin())) {
+    std::copy(v6->begin() + 12, v6->end(), address.bytes.begin());
+    return address;
+  }
+  address.v6 = true;
+  address.bytes = *v6;
+  return address;
+}
+
+// Whether two listeners on these addresses compete for the same ports: the same address,
+// the IPv4 wildcard against any IPv4 address, or "::", which on Linux is dual-stack by
+// default and so covers every address.
+bool overlap(const IpAddress& a, const IpAddress& b) {
+  if (a == b) {
+    return true;
+  }
+  if ((a.v6 && a.is_unspecified()) || (b.v6 && b.is_unspecified())) {
+    return true;
+  }
+  return a.v6 == b.v6 && (a.is_unspecified() || b.is_unspecified());
+}
+
+// A plausible domain name (RFC 7622 §3.2 domainpart before PRECIS): at most 1023 bytes,
+// dot-separated non-empty labels, no whitespace or control characters, and neither of the
+// JID separators '@' and '/'. Returns what is wrong, if anything.
+std::optional<std::string> host_problem(std::string_view host) {
+  if (host.empty()) {
+    return "is empty";
+  }
+  if (host.size() > 1023) {
+    return "is longer than 1023 bytes";
+  }
+  for (const char c : host) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7f) {
+      return "contains a space or control character";
+    }
+    if (c == '@' || c == '/') {
+      return std::string("contains '") + c + "', which cannot appear in a domain";
+    }
+  }
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t dot = host.find('.', start);
+    if (dot == start || start == host.size()) {
+      return "has an empty label (leading, trailing or doubled '.')";
+    }
+    if (dot == std::string_view::npos) {
+      return std::nullopt;
+    }
+    start = dot + 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The loader
+
+/// What became of one key: absent (the default stays), valid (stored) or invalid (reported;
+/// the default stays, and checks that involve the key are skipped).
+struct Field {
+  enum class State { absent, valid, invalid };
+  State state = State::absent;
+  Position key;
+  Position value;
+
+  bool usable() const { return state != State::invalid; }
+  bool present() const { return state != State::absent; }
+};
+
+class Loader {
+public:
+  explicit Loader(std::string_view source) : source_(source) {}
+
+  void error(Position where, std::string message) {
+    errors_.push_back(ConfigError{source_, where.line, where.column, std::move(message)});
+  }
+
+  void add_section(std::string_view name, std::vector<std::string_view> keys) {
+    sections_.push_back(Known{name, std::move(keys)});
+  }
+
+  void add_unknown(std::string_view section, std::string_view key, Position where, bool is_table) {
+    unknown_.push_back(Unknown{std::string(section), std::string(key), where, is_table});
+  }
+
+  LoadResult load(const toml::table& root);
+
+private:
+  struct Known {
+    std::string_view name;
+    std::vector<std::string_view> keys;
+  };
+  struct Unknown {
+    std::string section; // empty: top level
+    std::string key;
+    Position where;
+    bool is_table = false;
+  };
+
+  void report_unknown();
+  std::string homes_of(std::string_view key, std::string_view except) const;
+
+  std::string source_;
+  std::vector<ConfigError> errors_;
+  std::vector<Known> sections_;
+  std::vector<Unknown> unknown_;
+};
+
+/// Reads the keys of one [section]. Remembers each key it is asked for; whatever else the
+/// table holds is reported as unknown by finish().
+class Section {
+public:
+  Section(Loader& loader, std::string_view name, const toml::table* table)
+      : loader_(loader), name_(name), table_(table) {}
+
+  std::string label(std::string_view key) const {
+    return "[" + std::string(name_) + "] " + std::string(key);
+  }
+
+  void error(Position where, std::string_view key, std::string_view problem) {
+    loader_.error(where, label(key) + ": " + std::string(problem));
+  }
+
+  /// The node under `key`, or nullptr when absent; fills in the positions.
+  const toml::node* lookup(std::string_view key, Field& field) {
+    known_.push_back(key);
+    if (table_ == nullptr) {
+      return nullptr;
+    }
+    const auto it = table_->find(key);
+    if (it == table_->end()) {
+      return nullptr;
+    }
+    field.state = Field::State::valid;
+    field.key = position_of(it->first.source());
+    field.value = position_of(it->second.source());
+    return &it->second;
+  }
+
+  void wrong_type(Field& field, std::string_view key, const toml::node& node,
+                  std::string_view expected) {
+    field.state = Field::State::invalid;
+    error(field.value, key,
+          "expected " + std::string(expected) + ", got " + std::string(describe(node.type())));
+  }
+
+  enum class Empty { allowed, refused };
+
+  Field read_string(std::string_view key, std::string& out, Empty empty) {
+    Field field;
+    const toml::node* node = lookup(key, field);
+    if (node == nullptr) {
+      return field;
+    }
+    const auto* value = node->as_string();
+    if (value == nullptr) {
+      wrong_type(field, key, *node, "a string");
+      return field;
+    }
+    const std::string& text = value->get();
+    if (empty == Empty::refused && text.empty()) {
+      field.state = Field::State::invalid;
+      error(field.value, key, "must not be empty");
+    } else if (text.find('\0') != std::string::npos) {
+      field.state = Field::State::invalid;
+      error(field.value, key, "must not contain a NUL character");
+    } else {
+      out = text;
+    }
+    return field;
+  }
+
+  enum class Unit { count, bytes };
+
+  template <typename T>
+  Field read_integer(std::string_view key, T& out, std::int64_t min, std::int64_t max,
+                     Unit unit = Unit::count, std::string_view note = {}) {
+    Field field;
+    const toml::node* node = lookup(key, field);
+    if (node == nullptr) {
+      return field;
+    }
+    const auto* value = node->as_integer();
+    if (value == nullptr) {
+      wrong_type(field, key, *node, "an integer");
+      return field;
+    }
+    const std::int64_t n = value->get();
+    if (n < min || n > max) {
+      field.state = Field::State::invalid;
+      std::string range = std::to_string(min) + ".." + std::to_string(max);
+      if (unit == Unit::bytes) {
+        range += " (" + format_bytes(min) + ".." + format_bytes(max);
+        if (!note.empty()) {
+          range += "; " + std::string(note);
+        }
+        range += ")";
+      } else if (!note.empty()) {
+        range += " (" + std::string(note) + ")";
+      }
+      error(field.value, key, std::to_string(n) + " is out of range; expected " + range);
+      return field;
+    }
+    out = static_cast<T>(n);
+    return field;
+  }
+
+  /// A string that must be one of `names`; `chosen` receives its index.
+  Field read_choice(std::string_view key, std::span<const std::string_view> names,
+                    std::size_t& chosen) {
+    Field field;
+    const toml::node* node = lookup(key, field);
+    if (node == nullptr) {
+      return field;
+    }
+    const auto* value = node->as_string();
+    if (value == nullptr) {
+      wrong_type(field, key, *node, "a string");
+      return field;
+    }
+    const auto it = std::find(names.begin(), names.end(), std::string_view(value->get()));
+    if (it == names.end()) {
+      field.state = Field::State::invalid;
+      std::string accepted;
+      for (const std::string_view name : names) {
+        accepted += (accepted.empty() ? "" : ", ") + std::string(name);
+      }
+      error(field.value, key,
+            quote(value->get()) + " is not accepted; expected one of: " + accepted);
+      return field;
+    }
+    chosen = static_cast<std::size_t>(it - names.begin());
+    return field;
+  }
+
+  void finish() {
+    if (table_ != nullptr) {
+      for (auto&& [key, node] : *table_) {
+        if (std::find(known_.begin(), known_.end(), key.str()) == known_.end()) {
+          loader_.add_unknown(name_, key.str(), position_of(key.source()), node.is_table());
+        }
+      }
+    }
+    loader_.add_section(name_, std::move(known_));
+  }
+
+private:
+  Loader& loader_;
+  std::string_view name_;
+  const toml::table* table_;
+  std::vector<std::string_view> known_;
+};
+
+template <typename E, std::size_t N>
+Field read_enum(Section& section, std::string_view key,
+                const std::array<std::pair<std::string_view, E>, N>& values, E& out) {
+  std::array<std::string_view, N> names{};
+  std::transform(values.begin(), values.end(), names.begin(),
+                 [](const auto& entry) { return entry.first; });
+  std::size_t chosen = 0;
+  const Field field = section.read_choice(key, names, chosen);
+  if (field.present() && field.usable()) {
+    out = values[chosen].second;
+  }
+  return field;
+}
+
+void read_hosts(Section& section, std::vector<std::string>& out) {
+  static constexpr std::string_view key = "hosts";
+  Field field;
+  const toml::node* node = section.lookup(key, field);
+  if (node == nullptr) {
+    return;
+  }
+  const auto* array = node->as_array();
+  if (array == nullptr) {
+    section.wrong_type(field, key, *node, "an array of strings");
+    return;
+  }
+  if (array->empty()) {
+    section.error(field.value, key, "at least one host is required");
+    return;
+  }
+  std::vector<std::string> hosts;
+  bool valid = true;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const Position where = position_of(element.source());
+    const std::string element_key = std::string(key) + "[" + std::to_string(i) + "]";
+    const auto* value = element.as_string();
+    if (value == nullptr) {
+      section.error(where, element_key,
+                    "expected a string, got " + std::string(describe(element.type())));
+      valid = false;
+      continue;
+    }
+    const std::string& host = value->get();
+    if (const auto problem = host_problem(host)) {
+      section.error(where, element_key,
+                    (host.empty() ? std::string("host name") : quote(host)) + " " + *problem);
+      valid = false;
+      continue;
+    }
+    const auto earlier = std::find_if(hosts.begin(), hosts.end(),
+                                      [&](const std::string& h) { return iequals(h, host); });
+    if (earlier != hosts.end()) {
+      section.error(where, element_key, quote(host) + " is listed twice");
+      valid = false;
+      continue;
+    }
+    hosts.push_back(host);
+  }
+  if (valid) {
+    out = std::move(hosts);
+  }
+}
+
+/// An address key and its parsed value; nullopt when invalid (and already reported).
+std::optional<IpAddress> read_address(Section& section, std::string& out) {
+  static constexpr std::string_view key = "address";
+  const Field field = section.read_string(key, out, Section::Empty::refused);
+  if (!field.usable()) {
+    return std::nullopt;
+  }
+  auto address = parse_ip(out);
+  if (!address) {
+    section.error(field.value, key,
+                  quote(out) + " is not an IP address; expected an IPv4 or IPv6 literal such as "
+                               "127.0.0.1, ::1, 0.0.0.0 (all IPv4) or :: (all)");
+  }
+  return address;
+}
+
+/// One listening socket, for the port conflict check.
+struct Listener {
+  std::string label;
+  std::uint16_t port = 0;
+  Field field;
+  std::optional<IpAddress> address;
+};
+
+void check_port_conflicts(Loader& loader, const std::vector<Listener>& listeners) {
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    for (std::size_t j = i + 1; j < listeners.size(); ++j) {
+      const Listener& a = listeners[i];
+      const Listener& b = listeners[j];
+      if (!a.field.usable() || !b.field.usable() || !a.address || !b.address || a.port != b.port ||
+          !overlap(*a.address, *b.address)) {
+        continue;
+      }
+      // Blame whichever key comes later in the file; a key left at its default sorts first.
+      const bool b_later = a.field.key <= b.field.key;
+      const Listener& later = b_later ? b : a;
+      const Listener& earlier = b_later ? a : b;
+      loader.error(later.field.key,
+                   later.label + ": " + std::to_string(later.port) + " is also used by " +
+                       earlier.label +
+                       (*a.address == *b.address ? std::string(" on the same address")
+                                                 : std::string(" on an overlapping address")) +
+                       "; each listener needs its own port");
+    }
+  }
+}
+
+LoadResult Loader::load(const toml::table& root) {
+  static constexpr std::array<std::string_view, 7> section_names = {
+      "server", "log", "tls", "c2s", "http", "limits", "storage"};
+
+  for (auto&& [key, node] : root) {
+    const bool known =
+        std::find(section_names.begin(), section_names.end(), key.str()) != section_names.end();
+    if (!known) {
+      add_unknown({}, key.str(), position_of(key.source()), node.is_table());
+    } else if (!node.is_table()) {
+      error(position_of(node.source()), "'" + std::string(key.str()) + "' must be a table ([" +
+                                            std::string(key.str()) + "]), got " +
+                                            std::string(describe(node.type())));
+    }
+  }
+  const auto table = [&](std::string_view name) { return root.get_as<toml::table>(name); };
+
+  Config config;
+
+  Section server(*this, "server", table("server"));
+  read_hosts(server, config.hosts);
+  server.read_string("data_dir", config.data_dir, Section::Empty::refused);
+  server.read_integer("io_threads", config.io_threads, 0, 256, Section::Unit::count,
+                      "0 means one per core");
+  server.finish();
+
+  Section log(*this, "log", table("log"));
+  static constexpr std::array<std::string_view, 7> levels = {"trace", "debug",    "info", "warn",
+                                                             "error", "critical", "off"};
+  std::size_t level = 0;
+  if (const Field f = log.read_choice("level", levels, level); f.present() && f.usable()) {
+    config.log.level = std::string(levels[level]);
+  }
+  static constexpr std::array<std::pair<std::string_view, LogFormat>, 2> formats = {
+      {{"text", LogFormat::text}, {"json", LogFormat::json}}};
+  read_enum(log, "format", formats, config.log.format);
+  log.finish();
+
+  Section tls(*this, "tls", table("tls"));
+  const Field certificate =
+      tls.read_string("certificate", config.tls.certificate, Section::Empty::allowed);
+  const Field key = tls.read_string("key", config.tls.key, Section::Empty::allowed);
+  if (certificate.usable() && key.usable() &&
+      config.tls.certificate.empty() != config.tls.key.empty()) {
+    // Blame the key that is set: it is the one present in the file.
+    const bool has_certificate = !config.tls.certificate.empty();
+    tls.error(has_certificate ? certificate.key : key.key, has_certificate ? "certificate" : "key",
+              has_certificate ? "set without [tls] key; set both, or neither to use a generated "
+                                "self-signed pair"
+                              : "set without [tls] certificate; set both, or neither to use a "
+                                "generated self-signed pair");
+  }
+  tls.finish();
+
+  Section c2s(*this, "c2s", table("c2s"));
+  const auto c2s_address = read_address(c2s, config.c2s.address);
+  const Field c2s_port = c2s.read_integer("port", config.c2s.port, 1, 65535);
+  static constexpr std::array<std::pair<std::string_view, C2sTls>, 3> c2s_tls = {
+      {{"required", C2sTls::required},
+       {"optional", C2sTls::optional},
+       {"disabled", C2sTls::disabled}}};
+  read_enum(c2s, "tls", c2s_tls, config.c2s.tls);
+  const Field direct_tls_port = c2s.read_integer("direct_tls_port", config.c2s.direct_tls_port, 0,
+                                                 65535, Section::Unit::count, "0 turns it off");
+  c2s.finish();
+
+  Section http(*this, "http", table("http"));
+  const auto http_address = read_address(http, config.http.address);
+  const Field http_port = http.read_integer("port", config.http.port, 1, 65535);
+  http.read_integer("max_body_bytes", config.http.max_body_bytes, kib, gib, Section::Unit::bytes);
+  http.finish();
+
+  std::vector<Listener> listeners;
+  listeners.push_back({"[c2s] port", config.c2s.port, c2s_port, c2s_address});
+  if (config.c2s.direct_tls_port != 0) {
+    listeners.push_back(
+        {"[c2s] direct_tls_port", config.c2s.direct_tls_port, direct_tls_port, c2s_address});
+  }
+  listeners.push_back({"[http] port", config.http.port, http_port, http_address});
+  check_port_conflicts(*this, listeners);
+
+  Section limits(*this, "limits", table("limits"));
+  const Field max_stanza = limits.read_integer("max_stanza_bytes", config.limits.max_stanza_bytes,
+                                               4 * kib, 64 * mib, Section::Unit::bytes);
+  // The unauthenticated limit may not exceed the general one; with that one invalid, only
+  // the absolute bound can be checked.
+  const auto unauthenticated_max =
+      max_stanza.usable() ? static_cast<std::int64_t>(config.limits.max_stanza_bytes) : 64 * mib;
+  limits.read_integer("max_stanza_bytes_unauthenticated",
+                      config.limits.max_stanza_bytes_unauthenticated, kib, unauthenticated_max,
+                      Section::Unit::bytes,
+                      max_stanza.usable() ? "at most [limits] max_stanza_bytes" : "");
+  limits.read_integer("max_depth", config.limits.max_depth, 4, 1024);
+  limits.read_integer("max_attributes", config.limits.max_attributes, 4, 1024);
+  limits.read_integer("unauthenticated_timeout_seconds",
+                      config.limits.unauthenticated_timeout_seconds, 1, 3600);
+  limits.finish();
+
+  Section storage(*this, "storage", table("storage"));
+  static constexpr std::array<std::pair<std::string_view, StorageBackend>, 1> backends = {
+      {{"sqlite", StorageBackend::sqlite}}};
+  read_enum(storage, "backend", backends, config.storage.backend);
+  storage.read_string("sqlite_path", config.storage.sqlite_path, Section::Empty::refused);
+  storage.read_integer("workers", config.storage.workers, 1, 256);
+  storage.read_integer("offline_quota", config.storage.offline_quota, 0, 10'000'000);
+  storage.finish();
+
+  report_unknown();
+
+  LoadResult result;
+  std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  result.errors = std::move(errors_);
+  if (result.errors.empty()) {
+    result.config = std::move(config);
+  }
+  return result;
+}
+
+// The sections other than `except` that have `key`, as "[c2s] or [http]".
+std::string Loader::homes_of(std::string_view key, std::string_view except) const {
+  std::vector<std::string_view> homes;
+  for (const Known& section : sections_) {
+    if (section.name != except &&
+        std::find(section.keys.begin(), section.keys.end(), key) != section.keys.end()) {
+      homes.push_back(section.name);
+    }
+  }
+  std::string out;
+  for (std::size_t i = 0; i < homes.size(); ++i) {
+    if (i > 0) {
+      out += i + 1 == homes.size() ? " or " : ", ";
+    }
+    out += "[" + std::string(homes[i]) + "]";
+  }
+  return out;
+}
+
+void Loader::report_unknown() {
+  std::vector<std::string_view> section_names;
+  for (const Known& section : sections_) {
+    section_names.push_back(section.name);
+  }
+  for (const Unknown& unknown : unknown_) {
+    std::string message;
+    if (unknown.section.empty() && unknown.is_table) {
+      message = "unknown table [" + unknown.key + "]";
+      if (const auto guess = nearest(unknown.key, section_names)) {
+        message += "; did you mean [" + std::string(*guess) + "]?";
+      }
+    } else if (unknown.section.empty()) {
+      message = "unknown top-level key " + quote(unknown.key);
+      const std::string homes = homes_of(unknown.key, {});
+      message += homes.empty() ? "; settings go inside a table such as [server]"
+                               : "; it belongs in " + homes;
+    } else {
+      message = unknown.is_table
+                    ? "unknown table [" + unknown.section + "." + unknown.key + "]"
+                    : "unknown key " + quote(unknown.key) + " in [" + unknown.section + "]";
+      const auto own = std::find_if(sections_.begin(), sections_.end(),
+                                    [&](const Known& s) { return s.name == unknown.section; });
+      std::optional<std::string_view> guess;
+      if (own != sections_.end()) {
+        guess = nearest(unknown.key, own->keys);
+      }
+      if (guess) {
+        message += "; did you mean " + quote(*guess) + "?";
+      } else if (const std::string homes = homes_of(unknown.key, unknown.section); !homes.empty()) {
+        message += "; it belongs in " + homes;
+      }
+    }
+    error(unknown.where, std::move(message));
+  }
+}
+
+LoadResult failure(std::string_view source, Position where, std::string message) {
+  LoadResult result;
+  result.errors.push_back(
+      ConfigError{std::string(source), where.line, where.column, std::move(message)});
+  return result;
+}
+
+struct FileCloser {
+  void operator()(std::FILE* file) const { std::fclose(file); }
+};
+
+// The whole file, or the reason it could not be read.
+std::pair<std::string, std::string> read_file(const std::filesystem::path& path) {
+  errno = 0;
+  const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file) {
+    return {{}, "cannot open file: " + std::generic_category().message(errno)};
+  }
+  std::string text;
+  std::array<char, 64 * 1024> buffer{};
+  for (;;) {
+    const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), file.get());
+    text.append(buffer.data(), n);
+    if (text.size() > max_file_bytes) {
+      return {{},
+              "cannot read file: larger than " +
+                  format_bytes(static_cast<std::int64_t>(max_file_bytes))};
+    }
+    if (n < buffer.size()) {
+      break;
+    }
+  }
+  if (std::ferror(file.get())) {
+    // Reading a directory fails here, with EISDIR.
+    return {{}, "cannot read file: " + std::generic_category().message(errno)};
+  }
+  return {std::move(text), {}};
+}
+
+} // namespace
+
+LoadResult load_string(std::string_view toml, std::string_view source_name) {
+  try {
+    toml::table root;
+    try {
+      root = toml::parse(toml, source_name);
+    } catch (const toml::parse_error& e) {
+      return failure(source_name, position_of(e.source()), std::string(e.description()));
+    }
+    Loader loader(source_name);
+    return loader.load(root);
+  } catch (const std::exception& e) {
+    return failure(source_name, {}, std::string("cannot load configuration: ") + e.what());
+  } catch (...) {
+    return failure(source_name, {}, "cannot load configuration: unknown error");
+  }
+}
+
+LoadResult load_file(const std::filesystem::path& path) {
+  try {
+    const std::string name = path.string();
+    auto [text, problem] = read_file(path);
+    if (!problem.empty()) {
+      return failure(name, {}, std::move(problem));
+    }
+    return load_string(text, name);
+  } catch (const std::exception& e) {
+    return failure(path.native(), {}, std::string("cannot load configuration: ") + e.what());
+  } catch (...) {
+    return failure(path.native(), {}, "cannot load configuration: unknown error");
+  }
+}
+
+const Config& embedded_default() {
+  static const Config defaults{};
+  return defaults;
+}
+
+} // namespace parley::config

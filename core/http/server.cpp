@@ -1,0 +1,354 @@
+#include "core/http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/message.hpp>
+#include <spdlog/spdlog.h>
+
+#include <list>
+#include <mutex>
+
+namespace parley::core::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+Responder::Responder(std::function<void(Response)> send) : send_(std::move(send)) {}
+
+Responder::~Responder() {
+  if (send_) {
+    send_(Response::problem(500, "urn:parley:problem:internal", "Internal Server Error",
+                            "the request was dropped without a response"));
+  }
+}
+
+void Responder::operator()(Response response) {
+  if (auto send = std::exchange(send_, nullptr)) {
+    send(std::move(response));
+  }
+}
+
+namespace {
+
+struct Route {
+  std::string method;
+  std::vector<std::string> segments;
+  Handler handler;
+};
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  if (!path.empty() && path.front() == '/') {
+    start = 1;
+  }
+  while (start <= path.size()) {
+    const auto end = path.find('/', start);
+    const auto stop = end == std::string_view::npos ? path.size() : end;
+    out.push_back(path.substr(start, stop - start));
+    if (end == std::string_view::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// Percent-decodes one path segment; fails on a broken escape or an encoded NUL or slash.
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    const int hi = hex_value(in[i + 1]);
+    const int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    const char c = static_cast<char>(hi * 16 + lo);
+    if (c == '\0' || c == '/') return std::nullopt;
+    out += c;
+    i += 2;
+  }
+  return out;
+}
+
+} // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Impl> {
+  asio::io_context& io;
+  ServerOptions options;
+  std::vector<Route> routes;
+  tcp::acceptor acceptor;
+  std::mutex mutex;
+  std::list<std::weak_ptr<beast::tcp_stream>> connections;
+  bool stopped = false;
+
+  Impl(asio::io_context& io_, ServerOptions options_) : io(io_), options(std::move(options_)), acceptor(io_) {}
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+          co_return;
+        }
+        spdlog::warn("http: accept failed: {}", ec.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+      {
+        std::lock_guard lock(mutex);
+        if (stopped) {
+          co_return;
+        }
+        std::erase_if(connections, [](const auto& w) { return w.expired(); });
+        connections.push_back(stream);
+      }
+      asio::co_spawn(stream->get_executor(), serve(self, stream), asio::detached);
+    }
+  }
+
+  /// Finds the route; sets `status` to 404 or 405 when none fits.
+  const Route* match(std::string_view method, const std::vector<std::string>& segments,
+                     std::map<std::string, std::string, std::less<>>& params, unsigned& status) const {
+    status = 404;
+    for (const auto& route : routes) {
+      if (route.segments.size() != segments.size()) {
+        continue;
+      }
+      std::map<std::string, std::string, std::less<>> found;
+      bool ok = true;
+      for (std::size_t i = 0; i < segments.size() && ok; ++i) {
+        const auto& pat = route.segments[i];
+        if (pat.size() >= 2 && pat.front() == '{' && pat.back() == '}') {
+          if (segments[i].empty()) {
+            ok = false;
+          } else {
+            found.emplace(pat.substr(1, pat.size() - 2), segments[i]);
+          }
+        } else {
+          ok = pat == segments[i];
+        }
+      }
+      if (!ok) {
+        continue;
+      }
+      if (route.method != method) {
+        status = 405;
+        continue;
+      }
+      params = std::move(found);
+      return &route;
+    }
+    return nullptr;
+  }
+
+  asio::awaitable<Response> dispatch(Request req) {
+    const auto qpos = req.target.find('?');
+    const std::string_view raw_path = std::string_view(req.target).substr(0, qpos);
+    if (qpos != std::string::npos) {
+      req.query = req.target.substr(qpos + 1);
+    }
+    std::vector<std::string> segments;
+    for (auto seg : split_path(raw_path)) {
+      auto decoded = percent_decode(seg);
+      if (!decoded) {
+        co_return Response::problem(400, "urn:parley:problem:bad-request", "Bad Request", "malformed path");
+      }
+      segments.push_back(std::move(*decoded));
+    }
+    req.path = std::string(raw_path);
+    unsigned status = 404;
+    const Route* route = match(req.method, segments, req.params, status);
+    if (route == nullptr) {
+      if (status == 405) {
+        co_return Response::problem(405, "urn:parley:problem:method-not-allowed", "Method Not Allowed");
+      }
+      co_return Response::problem(404, "urn:parley:problem:not-found", "Not Found",
+                                  "no resource at " + req.path);
+    }
+    const Handler& handler = route->handler;
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
+        [&handler, &req](auto completion) {
+          auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+          auto ex = asio::get_associated_executor(*shared);
+          handler(std::move(req), Responder([shared, ex](Response r) {
+                    asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
+                  }));
+        },
+        asio::use_awaitable);
+  }
+
+  static asio::awaitable<void> write(beast::tcp_stream& stream, const Response& res, unsigned version,
+                                     bool keep_alive) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    out.set(bhttp::field::server, "parley");
+    if (!res.body.empty() || res.status >= 200) {
+      out.set(bhttp::field::content_type, res.content_type);
+    }
+    for (const auto& [name, value] : res.headers) {
+      out.set(name, value);
+    }
+    out.body() = res.body;
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    co_await bhttp::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
+  }
+
+  static asio::awaitable<void> serve(std::shared_ptr<Impl> self, std::shared_ptr<beast::tcp_stream> stream) {
+    beast::flat_buffer buffer;
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = stream->socket().remote_endpoint(ec);
+      if (!ec) {
+        remote = ep.address().to_string();
+      }
+    }
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(self->options.max_body_bytes);
+      parser.header_limit(static_cast<std::uint32_t>(self->options.max_header_bytes));
+      stream->expires_after(buffer.size() == 0 ? self->options.idle_timeout : self->options.request_timeout);
+      auto [ec, n] = co_await bhttp::async_read(*stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      (void)n;
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || ec == asio::error::eof) {
+        break;
+      }
+      if (ec == bhttp::error::body_limit) {
+        stream->expires_after(self->options.request_timeout);
+        co_await write(*stream, Response::problem(413, "urn:parley:problem:too-large", "Payload Too Large",
+                                                  "the body exceeds " + std::to_string(self->options.max_body_bytes) +
+                                                      " bytes"),
+                       11, false);
+        break;
+      }
+      if (ec == bhttp::error::header_limit) {
+        co_await write(*stream, Response::problem(431, "urn:parley:problem:headers-too-large",
+                                                  "Request Header Fields Too Large"), 11, false);
+        break;
+      }
+      if (ec) {
+        stream->expires_after(self->options.request_timeout);
+        co_await write(*stream, Response::problem(400, "urn:parley:problem:bad-request", "Bad Request", ec.message()),
+                       11, false);
+        break;
+      }
+      auto msg = parser.release();
+      Request req;
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      for (const auto& field : msg) {
+        std::string name(field.name_string());
+        for (auto& c : name) {
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        req.headers.emplace_back(std::move(name), std::string(field.value()));
+      }
+      req.body = std::move(msg.body());
+      req.remote_address = remote;
+      const bool keep_alive = msg.keep_alive();
+      const unsigned version = msg.version();
+      stream->expires_never(); // handlers may take a while (storage); the client waits
+      Response res = co_await self->dispatch(std::move(req));
+      stream->expires_after(self->options.request_timeout);
+      co_await write(*stream, res, version, keep_alive);
+      if (!keep_alive) {
+        break;
+      }
+    }
+    boost::system::error_code ignored;
+    stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+};
+
+Server::Server(asio::io_context& io, ServerOptions options) : impl_(std::make_shared<Impl>(io, std::move(options))) {}
+
+Server::~Server() { stop(); }
+
+void Server::add_route(std::string method, std::string path_pattern, Handler handler) {
+  Route route;
+  route.method = std::move(method);
+  for (auto seg : split_path(path_pattern)) {
+    route.segments.emplace_back(seg);
+  }
+  route.handler = std::move(handler);
+  impl_->routes.push_back(std::move(route));
+}
+
+boost::system::result<void, Failure> Server::start() {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(impl_->options.address, ec);
+  if (ec) {
+    return Failure{"invalid HTTP address " + impl_->options.address};
+  }
+  const tcp::endpoint endpoint(address, impl_->options.port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Failure{"cannot listen for HTTP on " + impl_->options.address + ":" + std::to_string(impl_->options.port) + ": " +
+           ec.message()};
+  }
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  return {};
+}
+
+void Server::stop() {
+  auto impl = impl_;
+  std::list<std::weak_ptr<beast::tcp_stream>> open;
+  {
+    std::lock_guard lock(impl->mutex);
+    if (impl->stopped) {
+      return;
+    }
+    impl->stopped = true;
+    open.swap(impl->connections);
+  }
+  asio::post(impl->io, [impl] {
+    boost::system::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+  for (auto& weak : open) {
+    if (auto stream = weak.lock()) {
+      asio::post(stream->get_executor(), [stream] { stream->close(); });
+    }
+  }
+}
+
+std::uint16_t Server::port() const noexcept {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? std::uint16_t{0} : ep.port();
+}
+
+} // namespace parley::core::http

@@ -1,0 +1,719 @@
+#include "router/c2s/client_session.hpp"
+
+#include "core/sasl/crypto.hpp"
+#include "core/sasl/scram_server.hpp"
+#include "core/stanza/stanza_error.hpp"
+#include "core/xml/namespaces.hpp"
+#include "core/xml/serializer.hpp"
+#include "core/xml/stream_parser.hpp"
+#include "router/c2s/c2s_service.hpp"
+#include "router/router.hpp"
+#include "core/async/worker_pool.hpp"
+#include "storage/storage.hpp"
+#include "storage/storage_errc.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/objects.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+
+#include <variant>
+
+namespace parley::router::c2s {
+
+namespace asio = boost::asio;
+namespace ns = core::xml::ns;
+using core::xml::Element;
+using core::xml::stream_errc;
+using tcp = asio::ip::tcp;
+using core::sasl::SaslFailure;
+using core::sasl::ScramHash;
+
+namespace {
+
+/// A client's write queue past this many bytes means it does not read: end the stream.
+constexpr std::size_t max_queued_bytes = 2 * 1024 * 1024;
+/// Failed authentications allowed on one stream before it is closed (RFC 6120 §6.4.5).
+constexpr int max_auth_failures = 3;
+/// XEP-0440: SASL channel-binding type capability.
+constexpr std::string_view sasl_cb_ns = "urn:xmpp:sasl-cb:0";
+
+std::string random_id() {
+  static constexpr char hex[] = "0123456789abcdef";
+  const std::string raw = core::sasl::crypto::random_bytes(12);
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (const unsigned char c : raw) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+std::string sasl_failure(SaslFailure failure, std::string_view text = {}) {
+  Element f("failure", std::string(ns::sasl));
+  f.add_child(Element(std::string(core::sasl::wire_name(failure)), std::string(ns::sasl)));
+  if (!text.empty()) {
+    f.add_child(Element("text", std::string(ns::sasl))).add_text(std::string(text));
+  }
+  return core::xml::serialize(f, ns::client);
+}
+
+std::string sasl_element(std::string_view name, std::string_view payload) {
+  Element e(std::string(name), std::string(ns::sasl));
+  // RFC 6120 §6.4.2/§6.4.6: an empty payload is sent as "=".
+  e.add_text(payload.empty() ? std::string("=") : core::sasl::crypto::base64_encode(payload));
+  return core::xml::serialize(e, ns::client);
+}
+
+/// The base64 payload of <auth/> or <response/>: "=" or nothing means empty.
+std::optional<std::string> sasl_payload(const Element& e) {
+  const std::string text(e.text());
+  if (text.empty() || text == "=") {
+    return std::string();
+  }
+  auto decoded = core::sasl::crypto::base64_decode(text);
+  if (!decoded) {
+    return std::nullopt;
+  }
+  return std::move(*decoded);
+}
+
+/// RFC 5929 §4.1: the certificate hashed with its signature's digest, SHA-256 for MD5/SHA-1.
+std::string tls_server_end_point(SSL* ssl) {
+  X509* cert = SSL_get_certificate(ssl);
+  if (cert == nullptr) {
+    return {};
+  }
+  int md_nid = NID_undef;
+  int pk_nid = NID_undef;
+  if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, &pk_nid) == 0 || md_nid == NID_md5 ||
+      md_nid == NID_sha1 || md_nid == NID_undef) {
+    md_nid = NID_sha256;
+  }
+  const EVP_MD* md = EVP_get_digestbynid(md_nid);
+  if (md == nullptr) {
+    return {};
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, md, out, &len) != 1) {
+    return {};
+  }
+  return {reinterpret_cast<const char*>(out), len};
+}
+
+/// RFC 9266: tls-exporter is defined for TLS 1.3 only (1.2 would need extended master secret).
+std::string tls_exporter(SSL* ssl) {
+  if (SSL_version(ssl) != TLS1_3_VERSION) {
+    return {};
+  }
+  unsigned char out[32];
+  static constexpr char label[] = "EXPORTER-Channel-Binding";
+  if (SSL_export_keying_material(ssl, out, sizeof out, label, sizeof label - 1, nullptr, 0, 0) != 1) {
+    return {};
+  }
+  return {reinterpret_cast<const char*>(out), sizeof out};
+}
+
+} // namespace
+
+/// State that lives only until the session is bound.
+struct ClientSession::Negotiation {
+  std::vector<core::sasl::ChannelBinding> bindings;
+  std::optional<core::sasl::ScramServer> scram;
+  ScramHash hash = ScramHash::sha256;
+  bool awaiting_client_first = false;
+  bool awaiting_final = false;
+  int failures = 0;
+  std::string pending_username;
+};
+
+namespace {
+using Event = std::variant<core::xml::StreamHeader, Element, std::monostate>;
+}
+
+std::shared_ptr<ClientSession> ClientSession::create(tcp::socket socket, C2sService& service, bool direct_tls) {
+  return std::shared_ptr<ClientSession>(new ClientSession(std::move(socket), service, direct_tls));
+}
+
+ClientSession::ClientSession(tcp::socket socket, C2sService& service, bool direct_tls)
+    : socket_(std::move(socket)), service_holder_(service.shared_from_this()), service_(service), direct_tls_(direct_tls), write_wake_(socket_.get_executor()),
+      auth_timer_(socket_.get_executor()) {}
+
+ClientSession::~ClientSession() { service_.forget(this); }
+
+void ClientSession::start() {
+  asio::co_spawn(socket_.get_executor(), run(), asio::detached);
+}
+
+void ClientSession::deliver(Element stanza) {
+  std::string data = core::xml::serialize(stanza, ns::client);
+  asio::post(socket_.get_executor(), [self = shared_from_this(), data = std::move(data)]() mutable {
+    self->enqueue(std::move(data));
+  });
+}
+
+void ClientSession::close(stream_errc reason) {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), reason] { self->fail(reason); });
+}
+
+// ---- transport -----------------------------------------------------------------------------
+
+asio::awaitable<std::size_t> ClientSession::read_some(char* data, std::size_t size, boost::system::error_code& ec) {
+  const auto buffer = asio::buffer(data, size);
+  if (tls_) {
+    auto [e, n] = co_await tls_->async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
+    ec = e;
+    co_return n;
+  }
+  auto [e, n] = co_await socket_.async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
+  ec = e;
+  co_return n;
+}
+
+asio::awaitable<bool> ClientSession::write_now(std::string data) {
+  boost::system::error_code ec;
+  if (tls_) {
+    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+  } else {
+    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+  }
+  co_return !ec;
+}
+
+asio::awaitable<bool> ClientSession::handshake() {
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket_), service_.tls());
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+  if (ec) {
+    spdlog::debug("c2s: TLS handshake failed: {}", ec.message());
+    co_return false;
+  }
+  co_return true;
+}
+
+void ClientSession::shutdown_transport() {
+  if (state_ == State::closed) {
+    return;
+  }
+  state_ = State::closed;
+  boost::system::error_code ignored;
+  auto& lowest = tls_ ? tls_->next_layer() : socket_;
+  lowest.shutdown(tcp::socket::shutdown_both, ignored);
+  lowest.close(ignored);
+  auth_timer_.cancel();
+  write_wake_.cancel();
+}
+
+void ClientSession::enqueue(std::string data) {
+  if (state_ == State::closing || state_ == State::closed) {
+    return;
+  }
+  if (queue_.size() + data.size() > max_queued_bytes) {
+    spdlog::info("c2s: {} reads too slowly; closing its stream", jid_ ? jid_->full() : std::string("client"));
+    fail(stream_errc::policy_violation, "the client does not read what it is sent");
+    return;
+  }
+  queue_ += data;
+  write_wake_.cancel();
+}
+
+asio::awaitable<void> ClientSession::write_loop() {
+  auto self = shared_from_this();
+  write_loop_running_ = true;
+  for (;;) {
+    if (queue_.empty()) {
+      if (state_ == State::closing || state_ == State::closed) {
+        break;
+      }
+      write_wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await write_wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    writing_.swap(queue_);
+    queue_.clear();
+    const bool ok = co_await write_now(std::move(writing_));
+    writing_ = std::string();
+    if (!ok) {
+      break;
+    }
+    // Idle sessions keep no large buffers around.
+    if (queue_.capacity() > 64 * 1024 && queue_.empty()) {
+      queue_ = std::string();
+    }
+  }
+  write_loop_running_ = false;
+  shutdown_transport();
+}
+
+void ClientSession::fail(stream_errc reason, std::string_view text) {
+  if (state_ == State::closing || state_ == State::closed) {
+    return;
+  }
+  std::string out;
+  if (!stream_open_) {
+    open_stream_reply();
+    out = std::move(queue_);
+    queue_.clear();
+  }
+  Element error("error", std::string(ns::streams));
+  error.add_child(Element(std::string(core::xml::wire_name(reason)), std::string(ns::stream_errors)));
+  if (!text.empty()) {
+    error.add_child(Element("text", std::string(ns::stream_errors))).add_text(std::string(text));
+  }
+  out += "<stream:error>";
+  // Children are serialized in their own namespace; the wrapper needs the stream prefix.
+  for (const auto& child : error.children()) {
+    out += core::xml::serialize(child, ns::streams);
+  }
+  out += "</stream:error></stream:stream>";
+  close_reason_ = reason;
+  spdlog::debug("c2s: stream error {} {}", core::xml::wire_name(reason), text);
+  if (write_loop_running_) {
+    queue_ += out;
+    state_ = State::closing;
+    write_wake_.cancel();
+    return;
+  }
+  state_ = State::closing;
+  asio::co_spawn(
+      socket_.get_executor(),
+      [self = shared_from_this(), out = std::move(out)]() -> asio::awaitable<void> {
+        co_await self->write_now(out);
+        self->shutdown_transport();
+      },
+      asio::detached);
+}
+
+// ---- stream --------------------------------------------------------------------------------
+
+void ClientSession::open_stream_reply() {
+  stream_id_ = random_id();
+  std::string header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                       "xmlns:stream='http://etherx.jabber.org/streams' id='" +
+                       stream_id_ + "'";
+  if (!stream_to_.empty()) {
+    header += " from='";
+    core::xml::escape_attribute(header, stream_to_);
+    header += "'";
+  }
+  header += " version='1.0' xml:lang='en'>";
+  queue_ += header;
+  stream_open_ = true;
+}
+
+asio::awaitable<void> ClientSession::send_features() {
+  Element features("features", std::string(ns::streams));
+  const auto tls_mode = service_.config().c2s.tls;
+  const bool tls_offered = !tls_ && tls_mode != config::C2sTls::disabled;
+  if (state_ == State::negotiating) {
+    if (tls_offered) {
+      auto& starttls = features.add_child(Element("starttls", std::string(ns::tls)));
+      if (tls_mode == config::C2sTls::required) {
+        starttls.add_child(Element("required", std::string(ns::tls)));
+      }
+    }
+    if (!(tls_offered && tls_mode == config::C2sTls::required)) {
+      auto& mechs = features.add_child(Element("mechanisms", std::string(ns::sasl)));
+      auto add = [&](std::string_view name) {
+        mechs.add_child(Element("mechanism", std::string(ns::sasl))).add_text(std::string(name));
+      };
+      if (tls_ && !negotiation_->bindings.empty()) {
+        add("SCRAM-SHA-256-PLUS");
+        add("SCRAM-SHA-1-PLUS");
+      }
+      add("SCRAM-SHA-256");
+      add("SCRAM-SHA-1");
+      if (tls_) {
+        add("PLAIN"); // RFC 6120 §6.3.3: PLAIN only where the channel is encrypted
+      }
+      if (!negotiation_->bindings.empty()) {
+        // XEP-0440: tell the client which channel-binding types this stream supports.
+        auto& cb = features.add_child(Element("sasl-channel-binding", std::string(sasl_cb_ns)));
+        for (const auto& b : negotiation_->bindings) {
+          cb.add_child(Element("channel-binding", std::string(sasl_cb_ns))).set_attribute("type", b.type);
+        }
+      }
+    }
+  } else if (state_ == State::authenticated) {
+    features.add_child(Element("bind", std::string(ns::bind)));
+    features.add_child(Element("session", std::string(ns::session)))
+        .add_child(Element("optional", std::string(ns::session)));
+    features.add_child(Element("ver", std::string(ns::roster_ver_feature)));
+  }
+  queue_ += "<stream:features>";
+  for (const auto& child : features.children()) {
+    queue_ += core::xml::serialize(child, ns::streams);
+  }
+  queue_ += "</stream:features>";
+  std::string out = std::move(queue_);
+  queue_.clear();
+  co_await write_now(std::move(out));
+}
+
+asio::awaitable<void> ClientSession::run() {
+  auto self = shared_from_this();
+  const auto& cfg = service_.config();
+  auth_timer_.expires_after(std::chrono::seconds(cfg.limits.unauthenticated_timeout_seconds));
+  auth_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto s = weak.lock();
+    if (!ec && s && s->state_ != State::bound && s->state_ != State::closed) {
+      s->fail(stream_errc::connection_timeout, "authentication took too long");
+    }
+  });
+  negotiation_ = std::make_unique<Negotiation>();
+  if (direct_tls_ && !co_await handshake()) {
+    shutdown_transport();
+    co_return;
+  }
+
+  std::deque<Event> events;
+  core::xml::StreamParser::Callbacks callbacks;
+  callbacks.on_open = [&events](core::xml::StreamHeader header) { events.emplace_back(std::move(header)); };
+  callbacks.on_element = [&events](Element element) { events.emplace_back(std::move(element)); };
+  callbacks.on_close = [&events] { events.emplace_back(std::monostate{}); };
+  core::xml::StreamParser::Limits limits;
+  limits.max_stanza_bytes = cfg.limits.max_stanza_bytes_unauthenticated;
+  limits.max_depth = cfg.limits.max_depth;
+  limits.max_attributes = cfg.limits.max_attributes;
+  parser_ = std::make_unique<core::xml::StreamParser>(callbacks, limits);
+
+  state_ = State::negotiating;
+  bool peer_closed = false;
+  char buffer[4096];
+  while (state_ != State::closing && state_ != State::closed && !peer_closed) {
+    boost::system::error_code ec;
+    const std::size_t n = co_await read_some(buffer, sizeof buffer, ec);
+    if (ec) {
+      break;
+    }
+    const auto parse_error = parser_->feed(std::string_view(buffer, n));
+    while (!events.empty() && state_ != State::closing && state_ != State::closed) {
+      Event event = std::move(events.front());
+      events.pop_front();
+      if (auto* header = std::get_if<core::xml::StreamHeader>(&event)) {
+        // RFC 6120 §4.8/§4.9.3: check what the client opened.
+        stream_to_ = std::string(header->to().value_or(""));
+        const bool known = std::find(cfg.hosts.begin(), cfg.hosts.end(), stream_to_) != cfg.hosts.end();
+        if (header->content_ns() != ns::client) {
+          fail(stream_errc::invalid_namespace, "the content namespace must be jabber:client");
+        } else if (!known) {
+          stream_to_ = cfg.hosts.front();
+          fail(stream_errc::host_unknown, "this server does not serve that domain");
+        } else if (!header->version().value_or("").starts_with("1.")) {
+          fail(stream_errc::unsupported_version, "only XMPP 1.0 streams are supported");
+        } else {
+          open_stream_reply();
+          if (tls_ && negotiation_ && negotiation_->bindings.empty() && state_ == State::negotiating) {
+            SSL* ssl = tls_->native_handle();
+            if (auto exporter = tls_exporter(ssl); !exporter.empty()) {
+              negotiation_->bindings.push_back({"tls-exporter", std::move(exporter)});
+            }
+            if (auto endpoint = tls_server_end_point(ssl); !endpoint.empty()) {
+              negotiation_->bindings.push_back({"tls-server-end-point", std::move(endpoint)});
+            }
+          }
+          co_await send_features();
+        }
+      } else if (auto* element = std::get_if<Element>(&event)) {
+        co_await handle(std::move(*element));
+      } else {
+        peer_closed = true;
+        break;
+      }
+      if (stream_restart_) {
+        // RFC 6120 §5.4.3.3 / §6.4.6: after TLS or SASL the stream starts over, and whatever
+        // followed in the same read is discarded.
+        stream_restart_ = false;
+        events.clear();
+        stream_open_ = false;
+        parser_->reset();
+        if (state_ == State::authenticated) {
+          limits.max_stanza_bytes = cfg.limits.max_stanza_bytes;
+          parser_->set_limits(limits);
+        }
+        break;
+      }
+    }
+    if (parse_error && state_ != State::closing && state_ != State::closed && !peer_closed) {
+      fail(static_cast<stream_errc>(parse_error.value()));
+    }
+  }
+
+  if (state_ == State::bound || (state_ == State::closing && jid_)) {
+    co_await service_.router().session_ended(self);
+  }
+  if (state_ == State::bound || state_ == State::authenticated || state_ == State::negotiating) {
+    // The client closed its stream (or the connection); close ours.
+    if (write_loop_running_) {
+      queue_ += "</stream:stream>";
+      state_ = State::closing;
+      write_wake_.cancel();
+    } else {
+      if (peer_closed) {
+        co_await write_now("</stream:stream>");
+      }
+      shutdown_transport();
+    }
+  }
+  auth_timer_.cancel();
+  parser_.reset();
+}
+
+asio::awaitable<void> ClientSession::handle(Element element) {
+  if (state_ == State::bound) {
+    const std::string_view name = element.name();
+    if (element.ns() != ns::client || (name != "message" && name != "presence" && name != "iq")) {
+      fail(stream_errc::unsupported_stanza_type);
+      co_return;
+    }
+    // RFC 6120 §8.1.2.1: the server stamps 'from'; a client may only claim its own JID.
+    if (auto from = element.attribute("from")) {
+      if (*from != jid_->full() && *from != jid_->bare_string()) {
+        fail(stream_errc::invalid_from, "'from' does not match the authenticated JID");
+        co_return;
+      }
+    }
+    element.set_attribute("from", jid_->full());
+    co_await service_.router().from_client(shared_from_this(), std::move(element));
+    co_return;
+  }
+  co_await handle_negotiation(std::move(element));
+}
+
+asio::awaitable<void> ClientSession::handle_negotiation(Element element) {
+  const auto& cfg = service_.config();
+  if (element.ns() == ns::tls && element.name() == "starttls") {
+    if (tls_ || cfg.c2s.tls == config::C2sTls::disabled || state_ != State::negotiating) {
+      // RFC 6120 §5.4.2.2: failure, then close.
+      co_await write_now("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>");
+      shutdown_transport();
+      co_return;
+    }
+    if (!co_await write_now("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>") || !co_await handshake()) {
+      shutdown_transport();
+      co_return;
+    }
+    stream_restart_ = true;
+    co_return;
+  }
+  if (element.ns() == ns::sasl && state_ == State::negotiating) {
+    co_await handle_sasl(std::move(element));
+    co_return;
+  }
+  if (state_ == State::authenticated && element.ns() == ns::client && element.name() == "iq") {
+    co_await handle_bind(std::move(element));
+    co_return;
+  }
+  // RFC 6120 §4.9.3.12: nothing but negotiation before authentication.
+  fail(stream_errc::not_authorized, "authenticate first");
+}
+
+asio::awaitable<void> ClientSession::handle_sasl(Element element) {
+  auto& neg = *negotiation_;
+  const auto& cfg = service_.config();
+  if (!tls_ && cfg.c2s.tls == config::C2sTls::required) {
+    co_await write_now(sasl_failure(SaslFailure::encryption_required));
+    co_return;
+  }
+  auto refuse = [&](SaslFailure failure, std::string_view text = {}) -> asio::awaitable<void> {
+    neg.scram.reset();
+    neg.awaiting_client_first = neg.awaiting_final = false;
+    if (failure == SaslFailure::not_authorized) {
+      // RFC 6120 §6.4.5 leaves the delay to us; it slows down password guessing.
+      ++neg.failures;
+      asio::steady_timer delay(socket_.get_executor(), std::chrono::milliseconds(400 * neg.failures));
+      co_await delay.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    co_await write_now(sasl_failure(failure, text));
+    if (neg.failures >= max_auth_failures) {
+      fail(stream_errc::policy_violation, "too many failed authentication attempts");
+    }
+  };
+
+  const std::string_view name = element.name();
+  if (name == "abort") {
+    neg.scram.reset();
+    neg.awaiting_client_first = neg.awaiting_final = false;
+    co_await write_now("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><aborted/></failure>");
+    co_return;
+  }
+  auto payload = sasl_payload(element);
+  if (!payload) {
+    co_await refuse(SaslFailure::malformed_request, "invalid base64");
+    co_return;
+  }
+  const std::string& host = stream_to_;
+
+  auto lookup = [&](std::string user, std::string mechanism)
+      -> asio::awaitable<boost::system::result<storage::ScramCredentials>> {
+    auto& db = service_.router().storage();
+    co_return co_await service_.router().workers().run(
+        [&db, user, mechanism] { return db.users().get_credentials(user, mechanism); });
+  };
+
+  if (name == "auth") {
+    const std::string mechanism(element.attribute("mechanism").value_or(""));
+    neg.scram.reset();
+    neg.awaiting_client_first = neg.awaiting_final = false;
+    if (mechanism == "PLAIN") {
+      if (!tls_) {
+        co_await write_now(sasl_failure(SaslFailure::encryption_required));
+        co_return;
+      }
+      auto plain = core::sasl::parse_plain(*payload);
+      if (!plain) {
+        co_await refuse(plain.error());
+        co_return;
+      }
+      auto user = core::jid::Jid::make(plain->authcid, host);
+      auto password = core::sasl::saslprep(plain->password);
+      if (!user || !password) {
+        co_await refuse(SaslFailure::not_authorized);
+        co_return;
+      }
+      if (!plain->authzid.empty() && plain->authzid != user->bare_string()) {
+        co_await refuse(SaslFailure::invalid_authzid);
+        co_return;
+      }
+      auto creds = co_await lookup(std::string(user->local()), "SCRAM-SHA-256");
+      if (!creds && creds.error() != storage::storage_errc::not_found) {
+        co_await write_now(sasl_failure(SaslFailure::temporary_auth_failure));
+        co_return;
+      }
+      bool ok = false;
+      if (creds) {
+        core::sasl::ScramSecrets secrets{creds->salt, creds->iterations, creds->stored_key, creds->server_key};
+        const std::string pw = *password;
+        ok = co_await service_.router().workers().run(
+            [secrets, pw] { return core::sasl::verify_password(ScramHash::sha256, secrets, pw); });
+      }
+      if (!ok) {
+        co_await refuse(SaslFailure::not_authorized);
+        co_return;
+      }
+      username_ = std::string(user->local());
+    } else if (mechanism == "SCRAM-SHA-1" || mechanism == "SCRAM-SHA-256" || mechanism == "SCRAM-SHA-1-PLUS" ||
+               mechanism == "SCRAM-SHA-256-PLUS") {
+      const bool plus = mechanism.ends_with("-PLUS");
+      if (plus && (neg.bindings.empty() || !tls_)) {
+        co_await write_now(sasl_failure(SaslFailure::invalid_mechanism));
+        co_return;
+      }
+      neg.hash = mechanism.starts_with("SCRAM-SHA-1") ? ScramHash::sha1 : ScramHash::sha256;
+      neg.scram.emplace(neg.hash, plus, tls_ ? neg.bindings : std::vector<core::sasl::ChannelBinding>{},
+                        tls_ && !neg.bindings.empty());
+      if (payload->empty()) {
+        neg.awaiting_client_first = true; // RFC 6120 §6.4.2: empty initial response
+        co_await write_now(sasl_element("challenge", ""));
+        co_return;
+      }
+      neg.awaiting_client_first = true;
+    } else {
+      co_await write_now(sasl_failure(SaslFailure::invalid_mechanism));
+      co_return;
+    }
+  } else if (name != "response" || (!neg.awaiting_client_first && !neg.awaiting_final)) {
+    co_await refuse(SaslFailure::malformed_request, "unexpected SASL element");
+    co_return;
+  }
+
+  if (neg.scram && neg.awaiting_client_first) {
+    neg.awaiting_client_first = false;
+    auto username = neg.scram->client_first(*payload);
+    if (!username) {
+      co_await refuse(username.error());
+      co_return;
+    }
+    auto user = core::jid::Jid::make(*username, host);
+    if (!neg.scram->authzid().empty() && (!user || neg.scram->authzid() != user->bare_string())) {
+      co_await refuse(SaslFailure::invalid_authzid);
+      co_return;
+    }
+    std::optional<core::sasl::ScramSecrets> secrets;
+    if (user) {
+      auto creds = co_await lookup(std::string(user->local()), std::string(core::sasl::mechanism_name(neg.hash)));
+      if (!creds && creds.error() != storage::storage_errc::not_found) {
+        neg.scram.reset();
+        co_await write_now(sasl_failure(SaslFailure::temporary_auth_failure));
+        co_return;
+      }
+      if (creds) {
+        secrets = core::sasl::ScramSecrets{creds->salt, creds->iterations, creds->stored_key, creds->server_key};
+      }
+      neg.pending_username = std::string(user->local());
+    }
+    co_await write_now(sasl_element("challenge", neg.scram->server_first(secrets)));
+    neg.awaiting_final = true;
+    co_return;
+  }
+  if (neg.scram && neg.awaiting_final) {
+    neg.awaiting_final = false;
+    auto verdict = neg.scram->client_final(*payload);
+    if (!verdict) {
+      co_await refuse(verdict.error());
+      co_return;
+    }
+    username_ = neg.pending_username;
+    co_await write_now(sasl_element("success", *verdict));
+  } else {
+    co_await write_now(sasl_element("success", ""));
+  }
+  neg.scram.reset();
+  state_ = State::authenticated;
+  stream_restart_ = true;
+  spdlog::debug("c2s: {}@{} authenticated", username_, host);
+}
+
+asio::awaitable<void> ClientSession::handle_bind(Element iq) {
+  const Element* bind = iq.child("bind", ns::bind);
+  const std::string_view type = iq.attribute("type").value_or("");
+  auto reply_error = [&](core::stanza::stanza_errc condition) -> asio::awaitable<void> {
+    co_await write_now(core::xml::serialize(core::stanza::make_error(iq, condition), ns::client));
+  };
+  if (bind == nullptr || type != "set") {
+    // RFC 6120 §7.1: only binding is possible before a resource is bound.
+    if (type == "get" || type == "set") {
+      co_await reply_error(core::stanza::stanza_errc::not_authorized);
+    }
+    co_return;
+  }
+  std::string resource;
+  if (const Element* r = bind->child("resource", ns::bind)) {
+    resource = std::string(r->text());
+  }
+  if (resource.empty()) {
+    resource = "parley-" + random_id().substr(0, 12);
+  }
+  auto jid = core::jid::Jid::make(username_, stream_to_, resource);
+  if (!jid) {
+    co_await reply_error(core::stanza::stanza_errc::bad_request); // RFC 6120 §7.7.2.1
+    co_return;
+  }
+  jid_ = *jid;
+  auto self = shared_from_this();
+  if (auto replaced = service_.router().sessions().bind(self)) {
+    // RFC 6120 §7.7.2.2: the newer session wins; the older one ends with <conflict/>.
+    replaced->close(stream_errc::conflict);
+  }
+  state_ = State::bound;
+  auth_timer_.cancel();
+  negotiation_.reset();
+  auto result = core::stanza::make_result(iq);
+  result.remove_attribute("to");
+  result.add_child(Element("bind", std::string(ns::bind)))
+      .add_child(Element("jid", std::string(ns::bind)))
+      .add_text(jid_->full());
+  queue_ += core::xml::serialize(result, ns::client);
+  asio::co_spawn(socket_.get_executor(), write_loop(), asio::detached);
+  spdlog::info("c2s: {} bound", jid_->full());
+}
+
+} // namespace parley::router::c2s

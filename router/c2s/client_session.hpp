@@ -1,0 +1,90 @@
+#pragma once
+
+#include "core/jid/jid.hpp"
+#include "core/xml/element.hpp"
+#include "core/xml/errc.hpp"
+#include "router/session.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace parley::core::xml {
+class StreamParser;
+}
+
+namespace parley::router::c2s {
+
+class C2sService;
+
+/// One client-to-server stream (RFC 6120): negotiation (STARTTLS, SASL, resource binding)
+/// and then the bound session that exchanges stanzas with the Router.
+///
+/// Threading: everything runs on the socket's strand. `deliver` and `close` may be called from
+/// any thread; they post onto the strand. The coroutine frames own `self`.
+class ClientSession final : public Session, public std::enable_shared_from_this<ClientSession> {
+public:
+  enum class State { connecting, negotiating, authenticated, bound, closing, closed };
+
+  static std::shared_ptr<ClientSession> create(boost::asio::ip::tcp::socket socket, C2sService& service,
+                                               bool direct_tls);
+  ~ClientSession() override;
+
+  void start();
+
+  const core::jid::Jid& jid() const noexcept override { return *jid_; }
+  void deliver(core::xml::Element stanza) override;
+  void close(core::xml::stream_errc reason) override;
+
+private:
+  ClientSession(boost::asio::ip::tcp::socket socket, C2sService& service, bool direct_tls);
+
+  struct Negotiation;
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> write_loop();
+  boost::asio::awaitable<std::size_t> read_some(char* data, std::size_t size, boost::system::error_code& ec);
+  boost::asio::awaitable<bool> write_now(std::string data);
+  boost::asio::awaitable<bool> handshake();
+  boost::asio::awaitable<void> handle(core::xml::Element element);
+  boost::asio::awaitable<void> handle_negotiation(core::xml::Element element);
+  boost::asio::awaitable<void> handle_sasl(core::xml::Element element);
+  boost::asio::awaitable<void> handle_bind(core::xml::Element element);
+  boost::asio::awaitable<void> send_features();
+  void open_stream_reply();
+  void enqueue(std::string data);
+  void fail(core::xml::stream_errc reason, std::string_view text = {});
+  void shutdown_transport();
+
+  boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
+  std::shared_ptr<C2sService> service_holder_;
+  C2sService& service_;
+  bool direct_tls_;
+  State state_ = State::connecting;
+  std::unique_ptr<core::xml::StreamParser> parser_;
+  std::deque<core::xml::Element> pending_;
+  bool stream_open_ = false;
+  bool stream_restart_ = false;
+  std::string stream_to_;
+  std::string stream_id_;
+  std::unique_ptr<Negotiation> negotiation_;
+  std::optional<core::jid::Jid> jid_;
+  std::string username_;
+
+  // Write side: a queue coalesced into one write, bounded in bytes.
+  std::string queue_;
+  std::string writing_;
+  bool write_loop_running_ = false;
+  boost::asio::steady_timer write_wake_;
+  boost::asio::steady_timer auth_timer_;
+  std::optional<core::xml::stream_errc> close_reason_;
+  std::string close_text_;
+};
+
+} // namespace parley::router::c2s

@@ -1,0 +1,844 @@
+#include "router/router.hpp"
+
+#include "core/async/worker_pool.hpp"
+#include "core/stanza/stanza_error.hpp"
+#include "core/xml/namespaces.hpp"
+#include "core/xml/parse.hpp"
+#include "core/xml/serializer.hpp"
+#include "router/modules/time_format.hpp"
+#include "storage/storage.hpp"
+#include "storage/storage_errc.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+
+namespace parley::router {
+
+namespace asio = boost::asio;
+using core::jid::Jid;
+using core::stanza::stanza_errc;
+using core::xml::Element;
+namespace ns = core::xml::ns;
+using storage::RosterItem;
+using storage::Subscription;
+
+namespace {
+
+std::string_view type_of(const Element& stanza) { return stanza.attribute("type").value_or(""); }
+
+Element with_to(Element stanza, std::string_view to) {
+  stanza.set_attribute("to", std::string(to));
+  return stanza;
+}
+
+void deliver(const std::shared_ptr<Session>& session, Element stanza) {
+  if (session) {
+    session->deliver(std::move(stanza));
+  }
+}
+
+/// Answers `stanza` with an error to its sender, unless the stanza is itself an error.
+void reply_error(const std::shared_ptr<Session>& sender, const Element& stanza, stanza_errc condition,
+                 std::string_view text = {}) {
+  if (core::stanza::may_answer_with_error(stanza)) {
+    deliver(sender, core::stanza::make_error(stanza, condition, text));
+  }
+}
+
+stanza_errc storage_condition(const boost::system::error_code& ec) {
+  if (ec == storage::storage_errc::quota_exceeded) {
+    return stanza_errc::service_unavailable;
+  }
+  return stanza_errc::internal_server_error;
+}
+
+Element roster_item_element(const RosterItem& item, bool removed = false) {
+  Element el("item", std::string(ns::roster));
+  el.set_attribute("jid", item.jid);
+  if (removed) {
+    el.set_attribute("subscription", "remove");
+    return el;
+  }
+  if (!item.name.empty()) {
+    el.set_attribute("name", item.name);
+  }
+  el.set_attribute("subscription", std::string(storage::to_string(item.subscription)));
+  if (item.ask_subscribe) {
+    el.set_attribute("ask", "subscribe");
+  }
+  if (item.approved) {
+    el.set_attribute("approved", "true");
+  }
+  for (const auto& group : item.groups) {
+    el.add_child(Element("group", std::string(ns::roster))).add_text(group);
+  }
+  return el;
+}
+
+/// An item that only records an unanswered inbound request is not part of the user's roster
+/// yet (RFC 6121 §3.1.3: the server does not add an item before the user approves).
+bool visible(const RosterItem& item) {
+  return item.subscription != Subscription::none || item.ask_subscribe || item.approved || !item.name.empty() ||
+         !item.groups.empty() || !item.pending_in;
+}
+
+std::atomic<std::uint64_t> push_counter{0};
+
+Element presence(std::string_view from, std::string_view to, std::string_view type) {
+  Element p("presence", std::string(ns::client));
+  p.set_attribute("from", std::string(from));
+  p.set_attribute("to", std::string(to));
+  if (!type.empty()) {
+    p.set_attribute("type", std::string(type));
+  }
+  return p;
+}
+
+} // namespace
+
+struct Router::Impl {
+  Router& r;
+
+  template <class Fn> auto blocking(Fn fn) { return r.workers().run(std::move(fn)); }
+
+  storage::Storage& db() { return r.storage(); }
+
+  // ---- users ----------------------------------------------------------------------------
+
+  asio::awaitable<bool> user_exists(const Jid& bare) {
+    if (!r.is_local_host(bare.domain()) || bare.local().empty()) {
+      co_return false;
+    }
+    if (r.sessions().has_resources(bare)) {
+      co_return true;
+    }
+    const std::string user(bare.local());
+    auto exists = co_await blocking([this, user] { return db().users().user_exists(user); });
+    co_return exists.has_value() && *exists;
+  }
+
+  // ---- messages -------------------------------------------------------------------------
+
+  /// RFC 6121 §8.5.2: a message to a local bare JID (or to a full JID whose resource is gone).
+  asio::awaitable<void> message_to_bare(std::shared_ptr<Session> sender, Element msg, Jid bare) {
+    const std::string_view type = type_of(msg);
+    if (type == "groupchat") {
+      reply_error(sender, msg, stanza_errc::service_unavailable);
+      co_return;
+    }
+    const auto resources = r.sessions().resources(bare);
+    int best = -1;
+    for (const auto& res : resources) {
+      if (res.available && res.priority >= 0) {
+        best = std::max(best, static_cast<int>(res.priority));
+      }
+    }
+    if (best >= 0) {
+      for (const auto& res : resources) {
+        // headline: every available resource with non-negative priority (§8.5.2.1.2);
+        // chat and normal: the most available ones (§8.5.2.1.1).
+        const bool chosen = type == "headline" ? (res.available && res.priority >= 0)
+                                               : (res.available && res.priority == best);
+        if (chosen) {
+          deliver(res.session.lock(), msg);
+        }
+      }
+      co_return;
+    }
+    if (type == "error" || type == "headline") {
+      co_return; // §8.5.2.2.1/§8.5.2.2.2: silently ignored
+    }
+    if (!co_await user_exists(bare)) {
+      reply_error(sender, msg, stanza_errc::service_unavailable);
+      co_return;
+    }
+    co_await store_offline(sender, std::move(msg), bare);
+  }
+
+  /// RFC 6121 §8.5.2.2.1 / XEP-0160: keep the message until the user comes back.
+  asio::awaitable<void> store_offline(std::shared_ptr<Session> sender, Element msg, Jid bare) {
+    if (msg.child("body", ns::client) == nullptr && msg.child("subject", ns::client) == nullptr) {
+      // Chat states, receipts and other body-less notifications are not worth storing;
+      // XEP-0160 §3 lets the server discard them.
+      co_return;
+    }
+    const std::string user(bare.local());
+    const std::string serialized = core::xml::serialize(msg, ns::client);
+    const auto quota = r.config().storage.offline_quota;
+    const auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+    auto stored = co_await blocking(
+        [this, user, serialized, now, quota] { return db().offline().push(user, serialized, now, quota); });
+    if (!stored) {
+      spdlog::warn("offline: cannot store a message for {}: {}", bare.bare_string(), stored.error().message());
+      reply_error(sender, msg, storage_condition(stored.error()),
+                  stored.error() == storage::storage_errc::quota_exceeded ? "offline storage is full"
+                                                                          : "offline storage is unavailable");
+    }
+  }
+
+  asio::awaitable<void> deliver_offline(std::shared_ptr<Session> session) {
+    const std::string user(session->jid().local());
+    auto messages = co_await blocking([this, user] { return db().offline().list(user); });
+    if (!messages || messages->empty()) {
+      co_return;
+    }
+    const std::string domain(session->jid().domain());
+    storage::OfflineMessageId last = 0;
+    for (const auto& m : *messages) {
+      auto parsed = core::xml::parse_element(m.stanza, ns::client);
+      if (parsed) {
+        // XEP-0203: say when the server first received it.
+        Element delay("delay", std::string(ns::delay));
+        delay.set_attribute("from", domain);
+        delay.set_attribute("stamp", modules::format_timestamp(m.timestamp));
+        delay.add_text("Offline Storage");
+        parsed->add_child(std::move(delay));
+        session->deliver(std::move(*parsed));
+      } else {
+        spdlog::error("offline: message {} of {} cannot be parsed; dropping it", m.id, user);
+      }
+      last = m.id;
+    }
+    // Acknowledged means durable: delete only what has been handed to the session.
+    auto removed = co_await blocking([this, user, last] { return db().offline().remove(user, last); });
+    if (!removed) {
+      spdlog::warn("offline: cannot remove delivered messages of {}: {}", user, removed.error().message());
+    }
+  }
+
+  // ---- presence -------------------------------------------------------------------------
+
+  /// Delivers a presence to every available resource of a local bare JID.
+  void presence_to_bare(const Element& p, const Jid& bare) {
+    for (const auto& res : r.sessions().resources(bare)) {
+      if (res.available) {
+        deliver(res.session.lock(), p);
+      }
+    }
+  }
+
+  /// Delivers a subscription-related presence to every resource (available or not yet) of a
+  /// local bare JID; returns whether any resource received it.
+  bool subscription_to_bare(const Element& p, const Jid& bare) {
+    bool any = false;
+    for (const auto& res : r.sessions().resources(bare)) {
+      if (res.available) {
+        deliver(res.session.lock(), p);
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  asio::awaitable<void> broadcast(std::shared_ptr<Session> sender, Element p, bool initial) {
+    const Jid& me = sender->jid();
+    const std::string user(me.local());
+    auto subscribers = co_await blocking([this, user] { return db().roster().subscribers(user); });
+    if (subscribers) {
+      for (const auto& contact : *subscribers) {
+        auto jid = Jid::parse(contact);
+        if (jid && r.is_local_host(jid->domain())) {
+          presence_to_bare(with_to(p, contact), *jid);
+        }
+      }
+    }
+    // RFC 6121 §4.2.2 / §4.4.2: also to all of the user's available resources, the sender included.
+    for (const auto& res : r.sessions().resources(me.bare())) {
+      auto s = res.session.lock();
+      if (s && (res.available || s == sender)) {
+        deliver(s, with_to(p, s->jid().full()));
+      }
+    }
+    if (!initial) {
+      co_return;
+    }
+    // RFC 6121 §4.2.2: probe the contacts the user is subscribed to; local ones are answered
+    // directly from the session manager.
+    auto subscriptions = co_await blocking([this, user] { return db().roster().subscriptions(user); });
+    if (subscriptions) {
+      for (const auto& contact : *subscriptions) {
+        auto jid = Jid::parse(contact);
+        if (!jid || !r.is_local_host(jid->domain())) {
+          continue;
+        }
+        for (const auto& res : r.sessions().resources(*jid)) {
+          if (res.available && res.presence) {
+            deliver(sender, with_to(*res.presence, std::string(me.full())));
+          }
+        }
+      }
+    }
+    // RFC 6121 §3.1.3: unanswered subscription requests are presented again.
+    auto pending = co_await blocking([this, user] { return db().roster().pending_in(user); });
+    if (pending) {
+      for (const auto& contact : *pending) {
+        deliver(sender, presence(contact, me.bare_string(), "subscribe"));
+      }
+    }
+  }
+
+  asio::awaitable<void> presence_from_client(std::shared_ptr<Session> sender, Element p) {
+    const std::string_view type = type_of(p);
+    const auto to_attr = p.attribute("to");
+    if (!to_attr || to_attr->empty() || *to_attr == sender->jid().bare_string()) {
+      if (type.empty()) {
+        std::int8_t priority = 0;
+        if (const Element* prio = p.child("priority", ns::client)) {
+          // RFC 6121 §4.7.2.3: an integer from -128 to +127.
+          try {
+            const int value = std::stoi(std::string(prio->text()));
+            priority = static_cast<std::int8_t>(std::clamp(value, -128, 127));
+          } catch (...) {
+            reply_error(sender, p, stanza_errc::bad_request, "priority must be an integer from -128 to 127");
+            co_return;
+          }
+        }
+        p.remove_attribute("to");
+        bool initial = true;
+        for (const auto& res : r.sessions().resources(sender->jid().bare())) {
+          if (res.session.lock() == sender) {
+            initial = !res.available;
+          }
+        }
+        r.sessions().set_presence(*sender, p, priority);
+        co_await broadcast(sender, p, initial);
+        if (initial && priority >= 0) {
+          co_await deliver_offline(sender);
+        }
+      } else if (type == "unavailable") {
+        p.remove_attribute("to");
+        r.sessions().set_presence(*sender, std::nullopt, 0);
+        co_await broadcast(sender, p, false);
+      } else if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" || type == "unsubscribed") {
+        reply_error(sender, p, stanza_errc::bad_request, "a subscription request needs a 'to'");
+      }
+      // probe and error presence without 'to' are ignored
+      co_return;
+    }
+    auto to = Jid::parse(*to_attr);
+    if (!to) {
+      reply_error(sender, p, stanza_errc::jid_malformed);
+      co_return;
+    }
+    if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" || type == "unsubscribed") {
+      co_await subscription_out(sender, type, to->bare(), p);
+      co_return;
+    }
+    if (type == "probe") {
+      co_return; // RFC 6121 §4.3: probes are the server's business
+    }
+    // Directed presence (RFC 6121 §4.6).
+    if (!r.is_local_host(to->domain())) {
+      co_return;
+    }
+    if (to->is_bare()) {
+      presence_to_bare(p, *to);
+    } else if (auto target = r.sessions().find(*to)) {
+      deliver(target, std::move(p));
+    }
+  }
+
+  // ---- roster ---------------------------------------------------------------------------
+
+  void push(const Jid& owner, const RosterItem& item, bool removed) {
+    for (const auto& res : r.sessions().resources(owner.bare())) {
+      auto s = res.session.lock();
+      if (!res.interested || !s) {
+        continue;
+      }
+      Element iq("iq", std::string(ns::client));
+      iq.set_attribute("type", "set");
+      iq.set_attribute("id", "push" + std::to_string(push_counter.fetch_add(1) + 1));
+      iq.set_attribute("to", std::string(s->jid().full()));
+      auto& query = iq.add_child(Element("query", std::string(ns::roster)));
+      if (version_for_push) {
+        query.set_attribute("ver", std::to_string(*version_for_push));
+      }
+      query.add_child(roster_item_element(item, removed));
+      s->deliver(std::move(iq));
+    }
+  }
+  std::optional<storage::RosterVersion> version_for_push;
+
+  asio::awaitable<std::optional<RosterItem>> get_item(const std::string& user, const std::string& contact) {
+    auto item = co_await blocking([this, user, contact] { return db().roster().get_item(user, contact); });
+    if (!item) {
+      co_return std::nullopt;
+    }
+    co_return *item;
+  }
+
+  /// Saves `item` for the local user `owner` and pushes it to their interested resources.
+  asio::awaitable<bool> save(const Jid& owner, RosterItem item) {
+    const std::string user(owner.local());
+    auto version = co_await blocking([this, user, item] { return db().roster().upsert_item(user, item); });
+    if (!version) {
+      spdlog::warn("roster: cannot save {} for {}: {}", item.jid, user, version.error().message());
+      co_return false;
+    }
+    version_for_push = *version;
+    if (visible(item)) {
+      push(owner, item, false);
+    }
+    co_return true;
+  }
+
+  asio::awaitable<void> roster_iq(std::shared_ptr<Session> sender, Element iq, const Element& query) {
+    const Jid& me = sender->jid();
+    const std::string user(me.local());
+    const std::string_view type = type_of(iq);
+    if (type == "get") {
+      r.sessions().set_interested(*sender);
+      auto roster = co_await blocking([this, user] { return db().roster().get_roster(user); });
+      if (!roster) {
+        reply_error(sender, iq, stanza_errc::internal_server_error);
+        co_return;
+      }
+      auto result = core::stanza::make_result(iq);
+      const std::string ver = std::to_string(roster->version);
+      // XEP-0237 §5.2: the client's version is current, so an empty result suffices and the
+      // changes (none) would come as pushes.
+      if (auto client_ver = query.attribute("ver"); client_ver && *client_ver == ver) {
+        deliver(sender, std::move(result));
+        co_return;
+      }
+      auto& out = result.add_child(Element("query", std::string(ns::roster)));
+      out.set_attribute("ver", ver);
+      for (const auto& item : roster->items) {
+        if (visible(item)) {
+          out.add_child(roster_item_element(item));
+        }
+      }
+      deliver(sender, std::move(result));
+      co_return;
+    }
+    if (type != "set") {
+      reply_error(sender, iq, stanza_errc::bad_request);
+      co_return;
+    }
+    // RFC 6121 §2.3.3: exactly one item.
+    std::vector<const Element*> items;
+    for (const auto& child : query.children()) {
+      if (child.name() == "item" && child.ns() == ns::roster) {
+        items.push_back(&child);
+      }
+    }
+    if (items.size() != 1) {
+      reply_error(sender, iq, stanza_errc::bad_request, "a roster set carries exactly one item");
+      co_return;
+    }
+    const Element& el = *items.front();
+    auto contact = Jid::parse(el.attribute("jid").value_or(""));
+    if (!contact || !contact->is_bare()) {
+      reply_error(sender, iq, contact ? stanza_errc::bad_request : stanza_errc::jid_malformed);
+      co_return;
+    }
+    const std::string cjid(contact->bare_string());
+    auto existing = co_await get_item(user, cjid);
+    if (el.attribute("subscription").value_or("") == "remove") {
+      if (!existing) {
+        reply_error(sender, iq, stanza_errc::item_not_found);
+        co_return;
+      }
+      // RFC 6121 §2.5.2: cancel the subscriptions in both directions first.
+      const bool had_to = existing->subscription == Subscription::to || existing->subscription == Subscription::both ||
+                          existing->ask_subscribe;
+      const bool had_from = existing->subscription == Subscription::from ||
+                            existing->subscription == Subscription::both || existing->pending_in;
+      auto version = co_await blocking([this, user, cjid] { return db().roster().remove_item(user, cjid); });
+      if (!version) {
+        reply_error(sender, iq, stanza_errc::internal_server_error);
+        co_return;
+      }
+      deliver(sender, core::stanza::make_result(iq));
+      version_for_push = *version;
+      push(me, *existing, true);
+      if (had_to) {
+        co_await subscription_in("unsubscribe", me.bare(), *contact);
+      }
+      if (had_from) {
+        co_await unavailable_to(me, *contact);
+        co_await subscription_in("unsubscribed", me.bare(), *contact);
+      }
+      co_return;
+    }
+    RosterItem item = existing.value_or(RosterItem{});
+    item.jid = cjid;
+    item.name = std::string(el.attribute("name").value_or(""));
+    item.groups.clear();
+    for (const auto& g : el.children()) {
+      if (g.name() == "group" && g.ns() == ns::roster) {
+        const std::string group(g.text());
+        if (group.empty()) {
+          reply_error(sender, iq, stanza_errc::not_acceptable, "empty group name");
+          co_return;
+        }
+        if (std::find(item.groups.begin(), item.groups.end(), group) != item.groups.end()) {
+          reply_error(sender, iq, stanza_errc::bad_request, "duplicate group");
+          co_return;
+        }
+        item.groups.push_back(group);
+      }
+    }
+    if (!co_await save(me, item)) {
+      reply_error(sender, iq, stanza_errc::internal_server_error);
+      co_return;
+    }
+    deliver(sender, core::stanza::make_result(iq));
+  }
+
+  // ---- subscriptions (RFC 6121 §3) ------------------------------------------------------
+
+  /// The user sends unavailable presence from each available resource to `contact`.
+  asio::awaitable<void> unavailable_to(const Jid& user, const Jid& contact) {
+    if (!r.is_local_host(contact.domain())) {
+      co_return;
+    }
+    for (const auto& res : r.sessions().resources(user.bare())) {
+      if (res.available) {
+        auto s = res.session.lock();
+        if (s) {
+          presence_to_bare(presence(s->jid().full(), contact.bare_string(), "unavailable"), contact);
+        }
+      }
+    }
+  }
+
+  /// Sends the current presence of every available resource of `user` to `contact`.
+  void current_presence_to(const Jid& user, const Jid& contact) {
+    if (!r.is_local_host(contact.domain())) {
+      return;
+    }
+    for (const auto& res : r.sessions().resources(user.bare())) {
+      if (res.available && res.presence) {
+        presence_to_bare(with_to(*res.presence, contact.bare_string()), contact);
+      }
+    }
+  }
+
+  asio::awaitable<void> subscription_out(std::shared_ptr<Session> sender, std::string_view type, Jid contact,
+                                         Element p) {
+    const Jid me = sender->jid().bare();
+    const std::string user(me.local());
+    const std::string cjid(contact.bare_string());
+    auto existing = co_await get_item(user, cjid);
+    RosterItem item = existing.value_or(RosterItem{});
+    item.jid = cjid;
+    const auto sub = item.subscription;
+    if (type == "subscribe") {
+      if (sub != Subscription::to && sub != Subscription::both && !item.ask_subscribe) {
+        item.ask_subscribe = true;
+        if (!co_await save(me, item)) {
+          reply_error(sender, p, stanza_errc::internal_server_error);
+          co_return;
+        }
+      }
+    } else if (type == "subscribed") {
+      if (item.pending_in) {
+        item.pending_in = false;
+        item.subscription = sub == Subscription::to ? Subscription::both : Subscription::from;
+        if (!co_await save(me, item)) {
+          reply_error(sender, p, stanza_errc::internal_server_error);
+          co_return;
+        }
+      } else if (sub == Subscription::none || sub == Subscription::to) {
+        // RFC 6121 §3.4: pre-approval; nothing goes to the contact yet.
+        if (!item.approved) {
+          item.approved = true;
+          co_await save(me, item);
+        }
+        co_return;
+      } else {
+        co_return; // already approved: §3.1.5 says do not route it
+      }
+    } else if (type == "unsubscribe") {
+      if (existing) {
+        item.ask_subscribe = false;
+        item.subscription = sub == Subscription::both ? Subscription::from
+                            : sub == Subscription::to ? Subscription::none
+                                                      : sub;
+        co_await save(me, item);
+      }
+    } else if (type == "unsubscribed") {
+      if (existing) {
+        item.pending_in = false;
+        item.approved = false;
+        item.subscription = sub == Subscription::both ? Subscription::to
+                            : sub == Subscription::from ? Subscription::none
+                                                        : sub;
+        co_await save(me, item);
+      }
+    }
+    co_await subscription_in(type, me, contact);
+    if (type == "subscribed") {
+      current_presence_to(me, contact);
+    } else if (type == "unsubscribed") {
+      co_await unavailable_to(me, contact);
+    }
+  }
+
+  /// A subscription stanza from `from` (a bare JID) arriving for `contact` (RFC 6121 §3).
+  asio::awaitable<void> subscription_in(std::string_view type, Jid from, Jid contact) {
+    if (!r.is_local_host(contact.domain())) {
+      co_return; // remote domains need s2s, which this server does not speak yet
+    }
+    const Element p = presence(from.bare_string(), contact.bare_string(), type);
+    if (!co_await user_exists(contact)) {
+      if (type == "subscribe") {
+        // §3.1.3: an unknown contact answers unsubscribed.
+        co_await subscription_in("unsubscribed", contact, from);
+      }
+      co_return;
+    }
+    const std::string user(contact.local());
+    const std::string fjid(from.bare_string());
+    auto existing = co_await get_item(user, fjid);
+    RosterItem item = existing.value_or(RosterItem{});
+    item.jid = fjid;
+    const auto sub = item.subscription;
+    if (type == "subscribe") {
+      if (sub == Subscription::from || sub == Subscription::both) {
+        co_await subscription_in("subscribed", contact, from); // §3.1.3: already approved
+        current_presence_to(contact, from);
+        co_return;
+      }
+      if (item.approved) {
+        item.approved = false;
+        item.pending_in = false;
+        item.subscription = sub == Subscription::to ? Subscription::both : Subscription::from;
+        co_await save(contact, item);
+        co_await subscription_in("subscribed", contact, from);
+        current_presence_to(contact, from);
+        co_return;
+      }
+      if (!item.pending_in) {
+        item.pending_in = true;
+        co_await save(contact, item);
+      }
+      subscription_to_bare(p, contact);
+    } else if (type == "subscribed") {
+      if (!existing || !item.ask_subscribe) {
+        co_return; // §3.1.6: not requested, ignore
+      }
+      item.ask_subscribe = false;
+      item.subscription = sub == Subscription::from ? Subscription::both : Subscription::to;
+      co_await save(contact, item);
+      subscription_to_bare(p, contact);
+    } else if (type == "unsubscribe") {
+      if (!existing || !(sub == Subscription::from || sub == Subscription::both || item.pending_in)) {
+        co_return;
+      }
+      item.pending_in = false;
+      item.subscription = sub == Subscription::both ? Subscription::to
+                          : sub == Subscription::from ? Subscription::none
+                                                      : sub;
+      co_await save(contact, item);
+      subscription_to_bare(p, contact);
+      co_await unavailable_to(contact, from);
+    } else if (type == "unsubscribed") {
+      if (!existing || !(sub == Subscription::to || sub == Subscription::both || item.ask_subscribe)) {
+        co_return;
+      }
+      item.ask_subscribe = false;
+      item.subscription = sub == Subscription::both ? Subscription::from
+                          : sub == Subscription::to ? Subscription::none
+                                                    : sub;
+      co_await save(contact, item);
+      subscription_to_bare(p, contact);
+    }
+  }
+
+  // ---- iq -------------------------------------------------------------------------------
+
+  /// An iq the server answers itself: to the server, or to the user's own bare JID.
+  asio::awaitable<void> local_iq(std::shared_ptr<Session> sender, Element iq, bool to_self) {
+    const std::string_view type = type_of(iq);
+    if (type == "result" || type == "error") {
+      co_return;
+    }
+    const Element* payload = nullptr;
+    for (const auto& child : iq.children()) {
+      if (payload != nullptr) {
+        // RFC 6120 §8.2.3: a get or set carries exactly one payload.
+        reply_error(sender, iq, stanza_errc::bad_request, "an iq carries exactly one payload");
+        co_return;
+      }
+      payload = &child;
+    }
+    if (payload == nullptr) {
+      reply_error(sender, iq, stanza_errc::bad_request, "an iq get or set needs a payload");
+      co_return;
+    }
+    const std::string_view pns = payload->ns();
+    if (pns == ns::roster && payload->name() == "query" && to_self) {
+      co_await roster_iq(sender, iq, *payload);
+    } else if (pns == ns::session && type == "set") {
+      deliver(sender, core::stanza::make_result(iq)); // RFC 3921 §3, kept for old clients
+    } else if (pns == ns::ping && type == "get") {
+      deliver(sender, core::stanza::make_result(iq));
+    } else if (pns == ns::disco_info && type == "get") {
+      auto result = core::stanza::make_result(iq);
+      auto& query = result.add_child(Element("query", std::string(ns::disco_info)));
+      if (auto node = payload->attribute("node")) {
+        query.set_attribute("node", std::string(*node));
+      }
+      auto identity = [&](std::string_view category, std::string_view itype, std::string_view name) {
+        auto& id = query.add_child(Element("identity", std::string(ns::disco_info)));
+        id.set_attribute("category", std::string(category));
+        id.set_attribute("type", std::string(itype));
+        if (!name.empty()) {
+          id.set_attribute("name", std::string(name));
+        }
+      };
+      std::vector<std::string_view> features;
+      if (to_self) {
+        identity("account", "registered", "");
+        features = {ns::disco_info, ns::disco_items};
+      } else {
+        identity("server", "im", "Parley");
+        features = {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster_ver_feature,
+                    ns::msgoffline};
+      }
+      for (auto f : features) {
+        query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
+      }
+      deliver(sender, std::move(result));
+    } else if (pns == ns::disco_items && type == "get") {
+      auto result = core::stanza::make_result(iq);
+      result.add_child(Element("query", std::string(ns::disco_items)));
+      deliver(sender, std::move(result));
+    } else if (pns == ns::version && type == "get" && !to_self) {
+      auto result = core::stanza::make_result(iq);
+      auto& query = result.add_child(Element("query", std::string(ns::version)));
+      query.add_child(Element("name", std::string(ns::version))).add_text("Parley");
+      query.add_child(Element("version", std::string(ns::version))).add_text(PARLEY_VERSION);
+      deliver(sender, std::move(result));
+    } else {
+      // RFC 6120 §8.4: an iq nobody understands gets service-unavailable.
+      reply_error(sender, iq, stanza_errc::service_unavailable);
+    }
+  }
+
+  // ---- entry point ----------------------------------------------------------------------
+
+  asio::awaitable<void> from_client(std::shared_ptr<Session> sender, Element stanza) {
+    const std::string_view name = stanza.name();
+    if (name == "presence") {
+      co_await presence_from_client(sender, std::move(stanza));
+      co_return;
+    }
+    const auto to_attr = stanza.attribute("to");
+    if (!to_attr || to_attr->empty()) {
+      if (name == "iq") {
+        // RFC 6120 §10.3.3: no 'to' means the user's own account.
+        co_await local_iq(sender, std::move(stanza), true);
+      } else {
+        // RFC 6120 §10.3.1: a message without 'to' is for the user's own bare JID.
+        co_await message_to_bare(sender, std::move(stanza), sender->jid().bare());
+      }
+      co_return;
+    }
+    auto to = Jid::parse(*to_attr);
+    if (!to) {
+      reply_error(sender, stanza, stanza_errc::jid_malformed);
+      co_return;
+    }
+    co_await route_parsed(sender, std::move(stanza), std::move(*to));
+  }
+
+  asio::awaitable<void> route_parsed(std::shared_ptr<Session> sender, Element stanza, Jid to) {
+    const std::string_view name = stanza.name();
+    if (!r.is_local_host(to.domain())) {
+      // Server-to-server is not spoken yet: RFC 6120 §10.4.
+      reply_error(sender, stanza, stanza_errc::remote_server_not_found,
+                  "this server does not federate with other domains");
+      co_return;
+    }
+    if (to.local().empty()) {
+      if (name == "iq") {
+        co_await local_iq(sender, std::move(stanza), false);
+      } else if (name == "message" && type_of(stanza) != "error" && type_of(stanza) != "headline") {
+        reply_error(sender, stanza, stanza_errc::service_unavailable);
+      }
+      co_return;
+    }
+    if (name == "presence") {
+      if (to.is_bare()) {
+        presence_to_bare(stanza, to);
+      } else if (auto target = r.sessions().find(to)) {
+        deliver(target, std::move(stanza));
+      }
+      co_return;
+    }
+    if (!to.is_bare()) {
+      if (auto target = r.sessions().find(to)) {
+        deliver(target, std::move(stanza));
+        co_return;
+      }
+      if (name == "message") {
+        // RFC 6121 §8.5.3.2.1: no such resource, so treat it as sent to the bare JID,
+        // except groupchat (error) and headline (dropped).
+        const std::string_view type = type_of(stanza);
+        if (type == "groupchat") {
+          reply_error(sender, stanza, stanza_errc::service_unavailable);
+        } else if (type != "headline") {
+          co_await message_to_bare(sender, std::move(stanza), to.bare());
+        }
+      } else {
+        reply_error(sender, stanza, stanza_errc::service_unavailable); // §8.5.3.2.2 (iq)
+      }
+      co_return;
+    }
+    if (name == "message") {
+      co_await message_to_bare(sender, std::move(stanza), std::move(to));
+      co_return;
+    }
+    // iq to another user's bare JID: the server answers on the user's behalf (RFC 6121 §8.5.1
+    // for a missing user, §8.5.2.1.3 otherwise).
+    if (to == sender->jid().bare()) {
+      co_await local_iq(sender, std::move(stanza), true);
+    } else if (type_of(stanza) == "get" || type_of(stanza) == "set") {
+      reply_error(sender, stanza, stanza_errc::service_unavailable);
+    }
+  }
+};
+
+Router::Router(const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers)
+    : config_(config), storage_(storage), workers_(workers), hosts_(config.hosts) {}
+
+Router::~Router() = default;
+
+bool Router::is_local_host(std::string_view domain) const noexcept {
+  return std::find(hosts_.begin(), hosts_.end(), domain) != hosts_.end();
+}
+
+asio::awaitable<void> Router::from_client(std::shared_ptr<Session> sender, Element stanza) {
+  Impl impl{*this};
+  co_await impl.from_client(std::move(sender), std::move(stanza));
+}
+
+asio::awaitable<void> Router::route(Element stanza) {
+  Impl impl{*this};
+  auto to = Jid::parse(stanza.attribute("to").value_or(""));
+  if (!to) {
+    co_return;
+  }
+  co_await impl.route_parsed(nullptr, std::move(stanza), std::move(*to));
+}
+
+asio::awaitable<void> Router::session_ended(std::shared_ptr<Session> session) {
+  auto state = sessions_.unbind(*session);
+  if (state && state->available) {
+    // RFC 6121 §4.5.2: the server broadcasts unavailable presence on the user's behalf.
+    Impl impl{*this};
+    Element p("presence", std::string(ns::client));
+    p.set_attribute("from", std::string(session->jid().full()));
+    p.set_attribute("type", "unavailable");
+    co_await impl.broadcast(session, std::move(p), false);
+  }
+}
+
+} // namespace parley::router

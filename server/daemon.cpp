@@ -1,0 +1,178 @@
+#include "server/daemon.hpp"
+
+#include "core/async/worker_pool.hpp"
+#include "core/http/server.hpp"
+#include "core/net/tcp_listener.hpp"
+#include "router/router.hpp"
+#include "core/tls/self_signed.hpp"
+#include "core/tls/server_context.hpp"
+#include "router/c2s/c2s_service.hpp"
+#include "storage/sqlite/open.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace parley::server {
+
+namespace asio = boost::asio;
+
+struct Daemon::Impl {
+  // Declaration order is destruction order reversed: the io_context goes before what its
+  // pending coroutines refer to (router, storage, workers), and after what refers to it.
+  config::Config config;
+  std::unique_ptr<core::async::WorkerPool> workers;
+  std::unique_ptr<storage::Storage> storage;
+  std::unique_ptr<router::Router> router;
+  std::shared_ptr<asio::ssl::context> tls;
+  asio::io_context io;
+  std::shared_ptr<router::c2s::C2sService> c2s;
+  std::shared_ptr<core::net::TcpListener> c2s_listener;
+  std::shared_ptr<core::net::TcpListener> direct_tls_listener;
+  std::unique_ptr<core::http::Server> http;
+
+  explicit Impl(config::Config c) : config(std::move(c)), io(static_cast<int>(io_threads())) {}
+
+  std::size_t io_threads() const {
+    if (config.io_threads != 0) {
+      return config.io_threads;
+    }
+    return std::max(1U, std::thread::hardware_concurrency());
+  }
+
+  bool prepare() {
+    namespace fs = std::filesystem;
+    const fs::path data_dir = fs::absolute(config.data_dir);
+    std::error_code ec;
+    fs::create_directories(data_dir, ec);
+    if (ec) {
+      spdlog::critical("cannot create data directory {}: {}", data_dir.string(), ec.message());
+      return false;
+    }
+
+    fs::path cert = config.tls.certificate;
+    fs::path key = config.tls.key;
+    if (cert.empty()) {
+      auto generated = core::tls::ensure_self_signed(data_dir / "tls", config.hosts);
+      if (!generated) {
+        spdlog::critical("self-signed certificate: {}", generated.error().message);
+        return false;
+      }
+      cert = generated->certificate;
+      key = generated->key;
+      spdlog::info("using the self-signed certificate {}", cert.string());
+    }
+    auto ctx = core::tls::make_server_context(cert, key);
+    if (!ctx) {
+      spdlog::critical("TLS: {}", ctx.error().message);
+      return false;
+    }
+    tls = *ctx;
+
+    fs::path db = config.storage.sqlite_path;
+    if (db.is_relative()) {
+      db = data_dir / db;
+    }
+    auto opened = storage::sqlite::open(db, {});
+    if (!opened) {
+      spdlog::critical("storage: cannot open SQLite database {}: {}", db.string(), opened.error().message());
+      return false;
+    }
+    storage = std::move(*opened);
+    spdlog::info("storage: SQLite at {}", db.string());
+    workers = std::make_unique<core::async::WorkerPool>(config.storage.workers);
+
+    router = std::make_unique<router::Router>(config, *storage, *workers);
+    c2s = router::c2s::C2sService::create(io, config, tls, *router);
+    c2s_listener = core::net::TcpListener::create(io, "c2s", [svc = c2s](asio::ip::tcp::socket s) {
+      svc->accept(std::move(s), false);
+    });
+    if (auto r = c2s_listener->listen(config.c2s.address, config.c2s.port); !r) {
+      spdlog::critical("{}", r.error().message);
+      return false;
+    }
+    spdlog::info("c2s: listening on {}:{}", config.c2s.address, c2s_listener->port());
+    if (config.c2s.direct_tls_port != 0) {
+      direct_tls_listener = core::net::TcpListener::create(io, "c2s-direct-tls", [svc = c2s](asio::ip::tcp::socket s) {
+        svc->accept(std::move(s), true);
+      });
+      if (auto r = direct_tls_listener->listen(config.c2s.address, config.c2s.direct_tls_port); !r) {
+        spdlog::critical("{}", r.error().message);
+        return false;
+      }
+      spdlog::info("c2s: direct TLS on {}:{}", config.c2s.address, direct_tls_listener->port());
+    }
+
+    core::http::ServerOptions http_options;
+    http_options.address = config.http.address;
+    http_options.port = config.http.port;
+    http_options.max_body_bytes = config.http.max_body_bytes;
+    http = std::make_unique<core::http::Server>(io, http_options);
+    http->add_route("GET", "/health", [](core::http::Request, core::http::Responder respond) {
+      respond(core::http::Response::json(200, R"({"status":"ok"})"));
+    });
+    if (auto r = http->start(); !r) {
+      spdlog::critical("{}", r.error().message);
+      return false;
+    }
+    spdlog::info("http: listening on {}:{}", config.http.address, http->port());
+    return true;
+  }
+
+  void shutdown() {
+    if (c2s_listener) c2s_listener->stop();
+    if (direct_tls_listener) direct_tls_listener->stop();
+    if (http) http->stop();
+    if (c2s) c2s->stop();
+  }
+};
+
+Daemon::Daemon(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+  auto& impl = *impl_;
+  spdlog::info("parleyd " PARLEY_VERSION " starting for {}", fmt::join(impl.config.hosts, ", "));
+  if (!impl.prepare()) {
+    impl.shutdown();
+    return 1;
+  }
+
+  asio::signal_set signals(impl.io, SIGINT, SIGTERM);
+  signals.async_wait([&impl](boost::system::error_code ec, int signo) {
+    if (ec) {
+      return;
+    }
+    spdlog::info("signal {} received, stopping", signo);
+    impl.shutdown();
+    // Sessions get a moment to send their closing stream tags; then the loop ends.
+    auto grace = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(300));
+    grace->async_wait([grace, &impl](boost::system::error_code) { impl.io.stop(); });
+  });
+
+  std::vector<std::thread> threads;
+  const std::size_t n = impl.io_threads();
+  for (std::size_t i = 1; i < n; ++i) {
+    threads.emplace_back([&impl] {
+      core::async::mark_io_thread();
+      impl.io.run();
+    });
+  }
+  core::async::mark_io_thread();
+  impl.io.run();
+  for (auto& t : threads) {
+    t.join();
+  }
+  impl.workers->join();
+  spdlog::info("parleyd stopped");
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+} // namespace parley::server

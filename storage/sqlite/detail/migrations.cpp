@@ -1,0 +1,83 @@
+#include "storage/sqlite/detail/migrations.hpp"
+
+#include "storage/sqlite/open.hpp"
+
+#include <array>
+
+namespace parley::storage::sqlite::detail {
+
+namespace {
+
+// Conventions: every per-user table references users(username) ON DELETE CASCADE, so deleting
+// a user removes everything of theirs. Times are INTEGER microseconds since the Unix epoch, UTC.
+// Text is compared bytewise (BINARY), matching COLLATE "C" in the PostgreSQL backend.
+constexpr const char* initial_schema = R"sql(
+CREATE TABLE users (
+  username    TEXT PRIMARY KEY NOT NULL,
+  created_us  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE scram_credentials (
+  username    TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+  mechanism   TEXT NOT NULL,
+  salt        BLOB NOT NULL,
+  iterations  INTEGER NOT NULL CHECK (iterations > 0),
+  stored_key  BLOB NOT NULL,
+  server_key  BLOB NOT NULL,
+  PRIMARY KEY (username, mechanism)
+) WITHOUT ROWID;
+
+CREATE TABLE roster_versions (
+  username    TEXT PRIMARY KEY NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+  version     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE roster_items (
+  username       TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+  jid            TEXT NOT NULL,
+  name           TEXT NOT NULL,
+  subscription   TEXT NOT NULL CHECK (subscription IN ('none', 'to', 'from', 'both')),
+  ask_subscribe  INTEGER NOT NULL CHECK (ask_subscribe IN (0, 1)),
+  pending_in     INTEGER NOT NULL CHECK (pending_in IN (0, 1)),
+  approved       INTEGER NOT NULL CHECK (approved IN (0, 1)),
+  PRIMARY KEY (username, jid)
+) WITHOUT ROWID;
+
+CREATE TABLE roster_groups (
+  username    TEXT NOT NULL,
+  jid         TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  PRIMARY KEY (username, jid, name),
+  FOREIGN KEY (username, jid) REFERENCES roster_items(username, jid) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+-- AUTOINCREMENT: ids are never reused, so "remove up to id" cannot hit a message that arrived
+-- after the list that delivered the others.
+CREATE TABLE offline_messages (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  username    TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+  stamp_us    INTEGER NOT NULL,
+  stanza      TEXT NOT NULL
+);
+CREATE INDEX offline_messages_by_user ON offline_messages(username, id);
+)sql";
+
+constexpr std::array all_migrations{
+    Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
+};
+
+} // namespace
+
+std::span<const Migration> migrations() noexcept {
+  return all_migrations;
+}
+
+} // namespace parley::storage::sqlite::detail
+
+namespace parley::storage::sqlite {
+
+int latest_schema_version() noexcept {
+  return detail::all_migrations.back().version;
+}
+
+} // namespace parley::storage::sqlite

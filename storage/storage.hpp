@@ -1,0 +1,29 @@
+#pragma once
+
+#include "storage/offline_store.hpp"
+#include "storage/roster_store.hpp"
+#include "storage/user_store.hpp"
+
+#include <string_view>
+
+namespace parley::storage {
+
+/// One open database and the stores it serves, one per concern. Backends: sqlite::open
+/// (storage/sqlite/open.hpp); PostgreSQL to follow.
+///
+/// The accessors are cheap and safe from any thread; the stores they return live as long as the
+/// Storage and carry their own threading contracts (worker pool only, never an I/O thread).
+/// Destroy the Storage only once no call into any of its stores is running or can start.
+class Storage {
+public:
+  virtual ~Storage() = default;
+
+  virtual UserStore& users() = 0;
+  virtual RosterStore& roster() = 0;
+  virtual OfflineStore& offline() = 0;
+
+  /// A short name for logs and metrics: "sqlite", "postgres".
+  virtual std::string_view backend_name() const noexcept = 0;
+};
+
+} // namespace parley::storage

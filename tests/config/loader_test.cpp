@@ -1,0 +1,627 @@
+#include "config/loader.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace parley::config;
+
+namespace {
+
+LoadResult load(std::string_view toml) { return load_string(toml, "test.toml"); }
+
+std::string all_errors(const LoadResult& result) {
+  std::string out;
+  for (const ConfigError& error : result.errors) {
+    out += error.to_string() + "\n";
+  }
+  return out;
+}
+
+// Expects exactly one error, at line:column, with this message.
+void check_error(std::string_view toml, std::uint32_t line, std::uint32_t column,
+                 std::string_view message) {
+  const LoadResult testling = load(toml);
+  INFO(toml);
+  INFO(all_errors(testling));
+  CHECK_FALSE(testling.ok());
+  CHECK_FALSE(testling.config.has_value());
+  REQUIRE(testling.errors.size() == 1);
+  CHECK(testling.errors[0].source == "test.toml");
+  CHECK(testling.errors[0].line == line);
+  CHECK(testling.errors[0].column == column);
+  CHECK(testling.errors[0].message == message);
+}
+
+// Expects no error; returns the loaded configuration.
+Config check_loads(std::string_view toml) {
+  const LoadResult testling = load(toml);
+  INFO(toml);
+  INFO(all_errors(testling));
+  REQUIRE(testling.ok());
+  REQUIRE(testling.errors.empty());
+  return *testling.config;
+}
+
+void check_same(const Config& a, const Config& b) {
+  CHECK(a.hosts == b.hosts);
+  CHECK(a.data_dir == b.data_dir);
+  CHECK(a.io_threads == b.io_threads);
+  CHECK(a.log.level == b.log.level);
+  CHECK(a.log.format == b.log.format);
+  CHECK(a.tls.certificate == b.tls.certificate);
+  CHECK(a.tls.key == b.tls.key);
+  CHECK(a.c2s.address == b.c2s.address);
+  CHECK(a.c2s.port == b.c2s.port);
+  CHECK(a.c2s.tls == b.c2s.tls);
+  CHECK(a.c2s.direct_tls_port == b.c2s.direct_tls_port);
+  CHECK(a.http.address == b.http.address);
+  CHECK(a.http.port == b.http.port);
+  CHECK(a.http.max_body_bytes == b.http.max_body_bytes);
+  CHECK(a.limits.max_stanza_bytes == b.limits.max_stanza_bytes);
+  CHECK(a.limits.max_stanza_bytes_unauthenticated == b.limits.max_stanza_bytes_unauthenticated);
+  CHECK(a.limits.max_depth == b.limits.max_depth);
+  CHECK(a.limits.max_attributes == b.limits.max_attributes);
+  CHECK(a.limits.unauthenticated_timeout_seconds == b.limits.unauthenticated_timeout_seconds);
+  CHECK(a.storage.backend == b.storage.backend);
+  CHECK(a.storage.sqlite_path == b.storage.sqlite_path);
+  CHECK(a.storage.workers == b.storage.workers);
+  CHECK(a.storage.offline_quota == b.storage.offline_quota);
+}
+
+/// A file under the system temporary directory, removed at the end of the test.
+class TempFile {
+public:
+  explicit TempFile(std::string_view content)
+      : path_(std::filesystem::temp_directory_path() /
+              ("parley_config_test_" + std::to_string(counter_++) + ".toml")) {
+    std::ofstream(path_, std::ios::binary) << content;
+  }
+  ~TempFile() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+} // namespace
+
+TEST_CASE("embedded default holds the defaults of config.hpp") {
+  const Config& testling = embedded_default();
+  CHECK(testling.hosts == std::vector<std::string>{"localhost"});
+  CHECK(testling.data_dir == "parley-data");
+  CHECK(testling.io_threads == 0);
+  CHECK(testling.log.level == "info");
+  CHECK(testling.log.format == LogFormat::text);
+  CHECK(testling.tls.certificate.empty());
+  CHECK(testling.tls.key.empty());
+  CHECK(testling.c2s.address == "127.0.0.1");
+  CHECK(testling.c2s.port == 5222);
+  CHECK(testling.c2s.tls == C2sTls::required);
+  CHECK(testling.c2s.direct_tls_port == 0);
+  CHECK(testling.http.address == "127.0.0.1");
+  CHECK(testling.http.port == 5280);
+  CHECK(testling.http.max_body_bytes == 1024 * 1024);
+  CHECK(testling.limits.max_stanza_bytes == 256 * 1024);
+  CHECK(testling.limits.max_stanza_bytes_unauthenticated == 16 * 1024);
+  CHECK(testling.limits.max_depth == 64);
+  CHECK(testling.limits.max_attributes == 64);
+  CHECK(testling.limits.unauthenticated_timeout_seconds == 60);
+  CHECK(testling.storage.backend == StorageBackend::sqlite);
+  CHECK(testling.storage.sqlite_path == "parley.db");
+  CHECK(testling.storage.workers == 4);
+  CHECK(testling.storage.offline_quota == 1000);
+  CHECK(&embedded_default() == &testling);
+}
+
+TEST_CASE("an empty document gives the defaults") {
+  check_same(check_loads(""), embedded_default());
+  check_same(check_loads("# only a comment\n\n"), embedded_default());
+  check_same(check_loads("[server]\n[log]\n[tls]\n[c2s]\n[http]\n[limits]\n[storage]\n"),
+             embedded_default());
+}
+
+TEST_CASE("absent keys keep their defaults") {
+  const Config testling = check_loads("[c2s]\nport = 15222\n");
+  CHECK(testling.c2s.port == 15222);
+  Config expected = embedded_default();
+  expected.c2s.port = 15222;
+  check_same(testling, expected);
+}
+
+TEST_CASE("every key is read") {
+  const Config testling = check_loads(R"(
+[server]
+hosts = ["example.com", "muc.example.com", "xn--bcher-kva.example", "[::1]"]
+data_dir = "/var/lib/parley"
+io_threads = 256
+[log]
+level = "debug"
+format = "json"
+[tls]
+certificate = "/etc/parley/cert.pem"
+key = "/etc/parley/key.pem"
+[c2s]
+address = "::"
+port = 15222
+tls = "optional"
+direct_tls_port = 15223
+[http]
+address = "::1"
+port = 1
+max_body_bytes = 1073741824
+[limits]
+max_stanza_bytes = 67108864
+max_stanza_bytes_unauthenticated = 67108864
+max_depth = 1024
+max_attributes = 4
+unauthenticated_timeout_seconds = 3600
+[storage]
+backend = "sqlite"
+sqlite_path = "/var/lib/parley/db.sqlite"
+workers = 256
+offline_quota = 10000000
+)");
+  CHECK(testling.hosts == std::vector<std::string>{"example.com", "muc.example.com",
+                                                   "xn--bcher-kva.example", "[::1]"});
+  CHECK(testling.data_dir == "/var/lib/parley");
+  CHECK(testling.io_threads == 256);
+  CHECK(testling.log.level == "debug");
+  CHECK(testling.log.format == LogFormat::json);
+  CHECK(testling.tls.certificate == "/etc/parley/cert.pem");
+  CHECK(testling.tls.key == "/etc/parley/key.pem");
+  CHECK(testling.c2s.address == "::");
+  CHECK(testling.c2s.port == 15222);
+  CHECK(testling.c2s.tls == C2sTls::optional);
+  CHECK(testling.c2s.direct_tls_port == 15223);
+  CHECK(testling.http.address == "::1");
+  CHECK(testling.http.port == 1);
+  CHECK(testling.http.max_body_bytes == 1024u * 1024u * 1024u);
+  CHECK(testling.limits.max_stanza_bytes == 64u * 1024u * 1024u);
+  CHECK(testling.limits.max_stanza_bytes_unauthenticated == 64u * 1024u * 1024u);
+  CHECK(testling.limits.max_depth == 1024);
+  CHECK(testling.limits.max_attributes == 4);
+  CHECK(testling.limits.unauthenticated_timeout_seconds == 3600);
+  CHECK(testling.storage.backend == StorageBackend::sqlite);
+  CHECK(testling.storage.sqlite_path == "/var/lib/parley/db.sqlite");
+  CHECK(testling.storage.workers == 256);
+  CHECK(testling.storage.offline_quota == 10'000'000);
+}
+
+TEST_CASE("every enum value is accepted") {
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+    CHECK(check_loads(std::string("[log]\nlevel = \"") + level + "\"\n").log.level == level);
+  }
+  CHECK(check_loads("[log]\nformat = \"text\"").log.format == LogFormat::text);
+  CHECK(check_loads("[c2s]\ntls = \"required\"").c2s.tls == C2sTls::required);
+  CHECK(check_loads("[c2s]\ntls = \"disabled\"").c2s.tls == C2sTls::disabled);
+}
+
+TEST_CASE("dotted keys and inline tables are ordinary TOML") {
+  const Config testling = check_loads("c2s.port = 6222\nhttp = { port = 6280 }\n");
+  CHECK(testling.c2s.port == 6222);
+  CHECK(testling.http.port == 6280);
+}
+
+TEST_CASE("unknown tables and keys") {
+  SUBCASE("a misspelt key gets a suggestion") {
+    check_error("[c2s]\nprot = 5222\n", 2, 1, "unknown key 'prot' in [c2s]; did you mean 'port'?");
+  }
+  SUBCASE("suggestions ignore case") {
+    check_error("[c2s]\nPort = 5222\n", 2, 1, "unknown key 'Port' in [c2s]; did you mean 'port'?");
+  }
+  SUBCASE("a longer slip") {
+    check_error("[limits]\nmax_stanza_byte = 5\n", 2, 1,
+                "unknown key 'max_stanza_byte' in [limits]; did you mean 'max_stanza_bytes'?");
+  }
+  SUBCASE("no suggestion when nothing is close") {
+    check_error("[log]\ncolour = true\n", 2, 1, "unknown key 'colour' in [log]");
+  }
+  SUBCASE("a key from another table says where it belongs") {
+    check_error("[server]\nport = 5222\n", 2, 1,
+                "unknown key 'port' in [server]; it belongs in [c2s] or [http]");
+  }
+  SUBCASE("a misspelt table") {
+    check_error("[srever]\nhosts = [\"a\"]\n", 1, 2,
+                "unknown table [srever]; did you mean [server]?");
+  }
+  SUBCASE("an unknown table without a near name") {
+    check_error("\n[gateways]\n", 2, 2, "unknown table [gateways]");
+  }
+  SUBCASE("a sub-table of a known table") {
+    check_error("[c2s.extra]\n", 1, 6, "unknown table [c2s.extra]");
+  }
+  SUBCASE("a key before any table") {
+    check_error("hosts = [\"example.com\"]\n", 1, 1,
+                "unknown top-level key 'hosts'; it belongs in [server]");
+    check_error("debug = true\n", 1, 1,
+                "unknown top-level key 'debug'; settings go inside a table such as [server]");
+  }
+  SUBCASE("a known table name given a plain value") {
+    check_error("log = \"debug\"\n", 1, 7, "'log' must be a table ([log]), got a string");
+  }
+  SUBCASE("an array of tables where a table belongs") {
+    check_error("[[c2s]]\nport = 1\n", 1, 1, "'c2s' must be a table ([c2s]), got an array");
+  }
+}
+
+TEST_CASE("values of the wrong type") {
+  check_error("[c2s]\nport = \"5222\"\n", 2, 8, "[c2s] port: expected an integer, got a string");
+  check_error("[c2s]\nport = 5222.0\n", 2, 8,
+              "[c2s] port: expected an integer, got a floating-point number");
+  check_error("[server]\nio_threads = true\n", 2, 14,
+              "[server] io_threads: expected an integer, got a boolean");
+  check_error("[server]\ndata_dir = 1979-05-27\n", 2, 12,
+              "[server] data_dir: expected a string, got a date");
+  check_error("[log]\nlevel = [\"info\"]\n", 2, 9, "[log] level: expected a string, got an array");
+  check_error("[tls]\nkey = { path = \"k\" }\n", 2, 7, "[tls] key: expected a string, got a table");
+  check_error("[server]\nhosts = \"example.com\"\n", 2, 9,
+              "[server] hosts: expected an array of strings, got a string");
+  check_error("[server]\nhosts = [\"a.example\", 42]\n", 2, 23,
+              "[server] hosts[1]: expected a string, got an integer");
+}
+
+TEST_CASE("integers out of range name the range") {
+  struct Case {
+    const char* table;
+    const char* key;
+    long long below; // 0 with no lower bound to test
+    long long above;
+    const char* range;
+  };
+  const Case cases[] = {
+      {"server", "io_threads", -1, 257, "0..256 (0 means one per core)"},
+      {"c2s", "port", 0, 65536, "1..65535"},
+      {"c2s", "direct_tls_port", -1, 65536, "0..65535 (0 turns it off)"},
+      {"http", "port", 0, 65536, "1..65535"},
+      {"http", "max_body_bytes", 1023, 1073741825, "1024..1073741824 (1 KiB..1 GiB)"},
+      {"limits", "max_stanza_bytes", 4095, 67108865, "4096..67108864 (4 KiB..64 MiB)"},
+      {"limits", "max_stanza_bytes_unauthenticated", 1023, 262145,
+       "1024..262144 (1 KiB..256 KiB; at most [limits] max_stanza_bytes)"},
+      {"limits", "max_depth", 3, 1025, "4..1024"},
+      {"limits", "max_attributes", 3, 1025, "4..1024"},
+      {"limits", "unauthenticated_timeout_seconds", 0, 3601, "1..3600"},
+      {"storage", "workers", 0, 257, "1..256"},
+      {"storage", "offline_quota", -1, 10000001, "0..10000000"},
+  };
+  for (const Case& c : cases) {
+    for (const long long value : {c.below, c.above}) {
+      const std::string key = c.key;
+      const std::string toml =
+          std::string("[") + c.table + "]\n" + key + " = " + std::to_string(value) + "\n";
+      check_error(toml, 2, static_cast<std::uint32_t>(key.size() + 4),
+                  std::string("[") + c.table + "] " + key + ": " + std::to_string(value) +
+                      " is out of range; expected " + c.range);
+    }
+  }
+  check_error("[c2s]\nport = 9223372036854775807\n", 2, 8,
+              "[c2s] port: 9223372036854775807 is out of range; expected 1..65535");
+}
+
+TEST_CASE("the unauthenticated stanza limit follows max_stanza_bytes") {
+  CHECK(check_loads("[limits]\nmax_stanza_bytes = 8192\nmax_stanza_bytes_unauthenticated = 8192\n")
+            .limits.max_stanza_bytes_unauthenticated == 8192);
+  check_error("[limits]\nmax_stanza_bytes = 8192\nmax_stanza_bytes_unauthenticated = 8193\n", 3, 36,
+              "[limits] max_stanza_bytes_unauthenticated: 8193 is out of range; expected "
+              "1024..8192 (1 KiB..8 KiB; at most [limits] max_stanza_bytes)");
+  // Order in the file does not matter.
+  check_error("[limits]\nmax_stanza_bytes_unauthenticated = 20000\nmax_stanza_bytes = 16384\n", 2,
+              36,
+              "[limits] max_stanza_bytes_unauthenticated: 20000 is out of range; expected "
+              "1024..16384 (1 KiB..16 KiB; at most [limits] max_stanza_bytes)");
+  SUBCASE("with max_stanza_bytes itself invalid only that one is reported") {
+    const LoadResult testling =
+        load("[limits]\nmax_stanza_bytes = 1\nmax_stanza_bytes_unauthenticated = 300000\n");
+    REQUIRE(testling.errors.size() == 1);
+    CHECK(testling.errors[0].line == 2);
+  }
+}
+
+TEST_CASE("enum values name the accepted values") {
+  check_error("[log]\nlevel = \"verbose\"\n", 2, 9,
+              "[log] level: 'verbose' is not accepted; expected one of: trace, debug, info, "
+              "warn, error, critical, off");
+  check_error("[log]\nlevel = \"INFO\"\n", 2, 9,
+              "[log] level: 'INFO' is not accepted; expected one of: trace, debug, info, warn, "
+              "error, critical, off");
+  check_error("[log]\nformat = \"xml\"\n", 2, 10,
+              "[log] format: 'xml' is not accepted; expected one of: text, json");
+  check_error("[c2s]\ntls = \"yes\"\n", 2, 7,
+              "[c2s] tls: 'yes' is not accepted; expected one of: required, optional, disabled");
+  check_error("[storage]\nbackend = \"postgres\"\n", 2, 11,
+              "[storage] backend: 'postgres' is not accepted; expected one of: sqlite");
+}
+
+TEST_CASE("hosts") {
+  SUBCASE("at least one") {
+    check_error("[server]\nhosts = []\n", 2, 9, "[server] hosts: at least one host is required");
+  }
+  SUBCASE("no empty name") {
+    check_error("[server]\nhosts = [\"\"]\n", 2, 10, "[server] hosts[0]: host name is empty");
+  }
+  SUBCASE("no empty labels") {
+    for (const char* host : {".example.com", "example.com.", "example..com", "."}) {
+      check_error(std::string("[server]\nhosts = [\"") + host + "\"]\n", 2, 10,
+                  std::string("[server] hosts[0]: '") + host +
+                      "' has an empty label (leading, trailing or doubled '.')");
+    }
+  }
+  SUBCASE("no spaces or control characters") {
+    check_error("[server]\nhosts = [\"exa mple.com\"]\n", 2, 10,
+                "[server] hosts[0]: 'exa mple.com' contains a space or control character");
+    check_error("[server]\nhosts = [\"example.com\\t\"]\n", 2, 10,
+                "[server] hosts[0]: 'example.com\\x09' contains a space or control character");
+  }
+  SUBCASE("no JID separators") {
+    check_error("[server]\nhosts = [\"user@example.com\"]\n", 2, 10,
+                "[server] hosts[0]: 'user@example.com' contains '@', which cannot appear in a "
+                "domain");
+    check_error("[server]\nhosts = [\"example.com/x\"]\n", 2, 10,
+                "[server] hosts[0]: 'example.com/x' contains '/', which cannot appear in a "
+                "domain");
+  }
+  SUBCASE("at most 1023 bytes") {
+    std::string longest;
+    while (longest.size() < 1023) {
+      longest += longest.empty() ? "a" : ".a";
+    }
+    REQUIRE(longest.size() == 1023);
+    CHECK(check_loads("[server]\nhosts = [\"" + longest + "\"]\n").hosts ==
+          std::vector<std::string>{longest});
+    const std::string too_long = longest + "b";
+    check_error("[server]\nhosts = [\"" + too_long + "\"]\n", 2, 10,
+                "[server] hosts[0]: '" + too_long + "' is longer than 1023 bytes");
+  }
+  SUBCASE("no duplicates, ignoring case") {
+    check_error("[server]\nhosts = [\"a.example\", \"b.example\", \"A.Example\"]\n", 2, 36,
+                "[server] hosts[2]: 'A.Example' is listed twice");
+  }
+  SUBCASE("every bad element is reported") {
+    const LoadResult testling = load("[server]\nhosts = [\"\", \"a b\", 1]\n");
+    REQUIRE(testling.errors.size() == 3);
+    CHECK(testling.errors[0].column == 10);
+    CHECK(testling.errors[1].column == 14);
+    CHECK(testling.errors[2].column == 21);
+  }
+}
+
+TEST_CASE("strings that must not be empty") {
+  check_error("[server]\ndata_dir = \"\"\n", 2, 12, "[server] data_dir: must not be empty");
+  check_error("[storage]\nsqlite_path = \"\"\n", 2, 15, "[storage] sqlite_path: must not be empty");
+  check_error("[server]\ndata_dir = \"a\\u0000b\"\n", 2, 12,
+              "[server] data_dir: must not contain a NUL character");
+}
+
+TEST_CASE("listen addresses are IP literals") {
+  for (const char* address :
+       {"0.0.0.0", "127.0.0.1", "255.255.255.255", "10.0.0.1", "::", "::1", "fe80::1",
+        "2001:db8::8a2e:370:7334", "2001:0db8:0000:0000:0000:ff00:0042:8329",
+        "1::", "1:2:3:4:5:6:7::", "::ffff:127.0.0.1", "64:ff9b::192.0.2.33", "1:2:3:4:5:6:1.2.3.4",
+        "ABCD::EF"}) {
+    INFO(address);
+    CHECK(check_loads(std::string("[c2s]\naddress = \"") + address + "\"\n").c2s.address ==
+          address);
+  }
+  for (const char* address : {"localhost",     "example.com",
+                              "1.2.3",         "1.2.3.4.5",
+                              "256.0.0.1",     "01.2.3.4",
+                              "1.2.3.",        "1..2.3",
+                              "-1.2.3.4",      " 127.0.0.1",
+                              ":::",           "1:::2",
+                              "1::2::3",       "12345::",
+                              "g::",           "1:2:3:4:5:6:7:8:9",
+                              "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8::",
+                              "::1.2.3",       "1.2.3.4::",
+                              "fe80::1%eth0",  "[::1]",
+                              ":1::",          "1::2:"}) {
+    check_error(std::string("[http]\naddress = \"") + address + "\"\n", 2, 11,
+                "[http] address: '" + std::string(address) +
+                    "' is not an IP address; expected an IPv4 or IPv6 literal such as 127.0.0.1, "
+                    "::1, 0.0.0.0 (all IPv4) or :: (all)");
+  }
+  check_error("[c2s]\naddress = \"\"\n", 2, 11, "[c2s] address: must not be empty");
+}
+
+TEST_CASE("tls certificate and key come together") {
+  CHECK(check_loads("[tls]\ncertificate = \"c.pem\"\nkey = \"k.pem\"\n").tls.key == "k.pem");
+  CHECK(check_loads("[tls]\ncertificate = \"\"\nkey = \"\"\n").tls.key.empty());
+  check_error("[tls]\ncertificate = \"c.pem\"\n", 2, 1,
+              "[tls] certificate: set without [tls] key; set both, or neither to use a "
+              "generated self-signed pair");
+  check_error("[tls]\ncertificate = \"\"\nkey = \"k.pem\"\n", 3, 1,
+              "[tls] key: set without [tls] certificate; set both, or neither to use a "
+              "generated self-signed pair");
+}
+
+TEST_CASE("listening ports must not collide") {
+  SUBCASE("c2s and http on the same address") {
+    check_error("[c2s]\nport = 5280\n", 2, 1,
+                "[c2s] port: 5280 is also used by [http] port on the same address; each "
+                "listener needs its own port");
+  }
+  SUBCASE("the later key is blamed") {
+    check_error("[http]\nport = 6000\n[c2s]\nport = 6000\n", 4, 1,
+                "[c2s] port: 6000 is also used by [http] port on the same address; each "
+                "listener needs its own port");
+    check_error("[c2s]\nport = 6000\n[http]\nport = 6000\n", 4, 1,
+                "[http] port: 6000 is also used by [c2s] port on the same address; each "
+                "listener needs its own port");
+  }
+  SUBCASE("direct TLS differs from the plain c2s port") {
+    check_error("[c2s]\ndirect_tls_port = 5222\n", 2, 1,
+                "[c2s] direct_tls_port: 5222 is also used by [c2s] port on the same address; "
+                "each listener needs its own port");
+    check_error("[c2s]\nport = 5223\ndirect_tls_port = 5280\n", 3, 1,
+                "[c2s] direct_tls_port: 5280 is also used by [http] port on the same address; "
+                "each listener needs its own port");
+  }
+  SUBCASE("different addresses may share a port") {
+    CHECK(check_loads("[c2s]\naddress = \"127.0.0.1\"\nport = 5280\n[http]\naddress = "
+                      "\"127.0.0.2\"\n")
+              .c2s.port == 5280);
+    CHECK(check_loads("[c2s]\naddress = \"0.0.0.0\"\nport = 5280\n[http]\naddress = \"::1\"\n")
+              .c2s.port == 5280);
+  }
+  SUBCASE("wildcards overlap") {
+    check_error("[c2s]\naddress = \"0.0.0.0\"\nport = 5280\n", 3, 1,
+                "[c2s] port: 5280 is also used by [http] port on an overlapping address; each "
+                "listener needs its own port");
+    check_error("[http]\naddress = \"::\"\nport = 5222\n", 3, 1,
+                "[http] port: 5222 is also used by [c2s] port on an overlapping address; each "
+                "listener needs its own port");
+    check_error("[c2s]\naddress = \"::ffff:127.0.0.1\"\nport = 5280\n", 3, 1,
+                "[c2s] port: 5280 is also used by [http] port on the same address; each "
+                "listener needs its own port");
+  }
+  SUBCASE("all three on one port") {
+    const LoadResult testling =
+        load("[c2s]\nport = 7000\ndirect_tls_port = 7000\n[http]\nport = 7000\n");
+    REQUIRE(testling.errors.size() == 3);
+    CHECK(testling.errors[0].line == 3);
+    CHECK(testling.errors[1].line == 5);
+    CHECK(testling.errors[2].line == 5);
+  }
+  SUBCASE("an invalid port or address is not also reported as a conflict") {
+    CHECK(load("[c2s]\naddress = \"bad\"\nport = 5280\n").errors.size() == 1);
+    CHECK(load("[c2s]\nport = 5280\n[http]\nport = 70000\n").errors.size() == 1);
+  }
+}
+
+TEST_CASE("every mistake in a file is reported, in order, with its position") {
+  const LoadResult testling = load(R"([server]
+hosts = ["example.com", "example .org"]
+io_threads = 1000
+[log]
+level = "loud"
+[c2s]
+prot = 5222
+port = "5222"
+direct_tls_port = 5280
+[htpp]
+port = 5281
+[limits]
+max_depth = 2
+[storage]
+backend = "postgres"
+)");
+  CHECK_FALSE(testling.ok());
+  CHECK_FALSE(testling.config.has_value());
+  const std::vector<std::string> expected = {
+      "test.toml:2:25: [server] hosts[1]: 'example .org' contains a space or control character",
+      "test.toml:3:14: [server] io_threads: 1000 is out of range; expected 0..256 (0 means one "
+      "per core)",
+      "test.toml:5:9: [log] level: 'loud' is not accepted; expected one of: trace, debug, info, "
+      "warn, error, critical, off",
+      "test.toml:7:1: unknown key 'prot' in [c2s]; did you mean 'port'?",
+      "test.toml:8:8: [c2s] port: expected an integer, got a string",
+      "test.toml:9:1: [c2s] direct_tls_port: 5280 is also used by [http] port on the same "
+      "address; each listener needs its own port",
+      "test.toml:10:2: unknown table [htpp]; did you mean [http]?",
+      "test.toml:13:13: [limits] max_depth: 2 is out of range; expected 4..1024",
+      "test.toml:15:11: [storage] backend: 'postgres' is not accepted; expected one of: sqlite",
+  };
+  std::vector<std::string> actual;
+  for (const ConfigError& error : testling.errors) {
+    actual.push_back(error.to_string());
+  }
+  CHECK(actual == expected);
+}
+
+TEST_CASE("a syntax error is reported with its position") {
+  SUBCASE("missing value") {
+    const LoadResult testling = load("[c2s]\nport = 5222\naddress =\n");
+    REQUIRE(testling.errors.size() == 1);
+    CHECK(testling.errors[0].line == 3);
+    CHECK(testling.errors[0].column == 10);
+    CHECK_FALSE(testling.errors[0].message.empty());
+    CHECK_FALSE(testling.config.has_value());
+  }
+  SUBCASE("duplicate key") {
+    const LoadResult testling = load("[c2s]\nport = 1\nport = 2\n");
+    REQUIRE(testling.errors.size() == 1);
+    CHECK(testling.errors[0].line == 3);
+    CHECK(testling.errors[0].column == 8); // toml++ points at the repeated value
+  }
+  SUBCASE("unterminated string") {
+    const LoadResult testling = load("[log]\nlevel = \"info\n");
+    REQUIRE(testling.errors.size() == 1);
+    CHECK(testling.errors[0].line == 2);
+  }
+  SUBCASE("integer too large for TOML") {
+    const LoadResult testling = load("[c2s]\nport = 99999999999999999999\n");
+    REQUIRE(testling.errors.size() == 1);
+    CHECK(testling.errors[0].line == 2);
+  }
+  SUBCASE("not text at all") {
+    const std::string binary("\xff\xfe\x00\x01garbage", 11);
+    LoadResult testling;
+    CHECK_NOTHROW(testling = load(binary));
+    REQUIRE(testling.errors.size() == 1);
+    CHECK(testling.errors[0].line == 1);
+  }
+}
+
+TEST_CASE("the example file loads and matches the embedded default") {
+  const std::filesystem::path example =
+      std::filesystem::path(PARLEY_SOURCE_DIR) / "config" / "parley.example.toml";
+  const LoadResult testling = load_file(example);
+  INFO(all_errors(testling));
+  REQUIRE(testling.ok());
+  check_same(*testling.config, embedded_default());
+}
+
+TEST_CASE("load_file") {
+  SUBCASE("a readable file") {
+    const TempFile file("[server]\nhosts = [\"example.com\"]\n");
+    const LoadResult testling = load_file(file.path());
+    REQUIRE(testling.ok());
+    CHECK(testling.config->hosts == std::vector<std::string>{"example.com"});
+  }
+  SUBCASE("errors carry the file's path") {
+    const TempFile file("[c2s]\nport = 0\n");
+    const LoadResult testling = load_file(file.path());
+    REQUIRE(testling.errors.size() == 1);
+    CHECK(testling.errors[0].source == file.path().string());
+    CHECK(testling.errors[0].to_string() ==
+          file.path().string() + ":2:8: [c2s] port: 0 is out of range; expected 1..65535");
+  }
+  SUBCASE("a missing file") {
+    const std::filesystem::path missing =
+        std::filesystem::temp_directory_path() / "parley_config_test_does_not_exist.toml";
+    const LoadResult testling = load_file(missing);
+    CHECK_FALSE(testling.ok());
+    REQUIRE(testling.errors.size() == 1);
+    CHECK(testling.errors[0].line == 0);
+    CHECK(testling.errors[0].column == 0);
+    CHECK(testling.errors[0].to_string() ==
+          missing.string() + ": cannot open file: No such file or directory");
+  }
+  SUBCASE("a directory") {
+    const LoadResult testling = load_file(std::filesystem::temp_directory_path());
+    REQUIRE(testling.errors.size() == 1);
+    CHECK(testling.errors[0].line == 0);
+    CHECK(testling.errors[0].message.find("cannot") == 0);
+  }
+}
+
+TEST_CASE("ConfigError::to_string") {
+  CHECK(ConfigError{"a.toml", 3, 7, "bad"}.to_string() == "a.toml:3:7: bad");
+  CHECK(ConfigError{"a.toml", 0, 0, "unreadable"}.to_string() == "a.toml: unreadable");
+}
+
+TEST_CASE("control characters in values are escaped in messages") {
+  check_error("[log]\nlevel = \"in\\u001bfo'\"\n", 2, 9,
+              "[log] level: 'in\\x1bfo\\'' is not accepted; expected one of: trace, debug, info, "
+              "warn, error, critical, off");
+}

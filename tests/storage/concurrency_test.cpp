@@ -1,0 +1,185 @@
+// Storage calls made the way the server makes them: coroutines on an I/O thread hand each call
+// to the worker pool and await it. Proves the calls run off the I/O thread and that a backend
+// takes concurrent calls from every worker thread.
+
+#include "core/async/worker_pool.hpp"
+#include "storage/storage.hpp"
+#include "storage/storage_errc.hpp"
+#include "tests/storage/backends.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace parley::storage;
+namespace async = parley::core::async;
+
+namespace {
+
+template <class Backend> std::unique_ptr<Storage> open_storage(Backend& backend) {
+  auto opened = backend.open();
+  REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error().message()));
+  return std::move(*opened);
+}
+
+} // namespace
+
+TEST_CASE_TEMPLATE("concurrency: 200 coroutines store through a 4-thread worker pool", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+
+  constexpr int user_count = 4;
+  constexpr int coroutine_count = 200;
+  constexpr std::size_t per_user = coroutine_count / user_count;
+  std::vector<std::string> users;
+  for (int u = 0; u < user_count; ++u) {
+    users.push_back("user" + std::to_string(u));
+    REQUIRE(testling->users().create_user(users.back(), {}));
+  }
+
+  boost::asio::io_context io;
+  async::WorkerPool pool(4);
+
+  std::atomic<int> ran_on_io_thread{0};
+  std::atomic<int> resumed_elsewhere{0};
+  std::atomic<int> exceptions{0};
+  std::mutex threads_mutex;
+  std::set<std::thread::id> worker_threads;
+
+  // Written only by the coroutines, which all run on the one I/O thread.
+  std::vector<std::optional<boost::system::result<OfflineMessageId>>> pushed(coroutine_count);
+  std::map<std::string, std::vector<RosterVersion>> versions;
+  int reads_failed = 0;
+
+  for (int i = 0; i < coroutine_count; ++i) {
+    boost::asio::co_spawn(
+        io,
+        [&, i]() -> boost::asio::awaitable<void> {
+          const std::string& user = users[static_cast<std::size_t>(i % user_count)];
+          pushed[static_cast<std::size_t>(i)] = co_await pool.run([&, i] {
+            if (async::on_io_thread()) {
+              ++ran_on_io_thread;
+            }
+            {
+              std::lock_guard lock(threads_mutex);
+              worker_threads.insert(std::this_thread::get_id());
+            }
+            const auto stamp = Timestamp(std::chrono::microseconds(1700000000000000 + i));
+            return testling->offline().push(user, "<message n='" + std::to_string(i) + "'/>", stamp, 1000);
+          });
+          if (!async::on_io_thread()) {
+            ++resumed_elsewhere;
+          }
+
+          // Mix in roster writes and reads, so that the pool also serves different tables at once.
+          if (i % 5 == 0) {
+            RosterItem item;
+            item.jid = "contact" + std::to_string(i) + "@example.com";
+            item.subscription = Subscription::both;
+            item.groups = {"G" + std::to_string(i % 3)};
+            auto version = co_await pool.run([&] { return testling->roster().upsert_item(user, item); });
+            if (version) {
+              versions[user].push_back(*version);
+            }
+          }
+          if (i % 7 == 0) {
+            auto listed = co_await pool.run([&] { return testling->offline().list(user); });
+            auto roster = co_await pool.run([&] { return testling->roster().get_roster(user); });
+            if (!listed || !roster) {
+              ++reads_failed;
+            }
+          }
+        },
+        [&](std::exception_ptr error) {
+          if (error) {
+            ++exceptions;
+          }
+        });
+  }
+
+  std::thread io_thread([&] {
+    async::mark_io_thread();
+    io.run();
+  });
+  io_thread.join();
+
+  CHECK(exceptions == 0);
+  CHECK(ran_on_io_thread == 0);
+  CHECK(resumed_elsewhere == 0);
+  CHECK(reads_failed == 0);
+  CHECK(worker_threads.size() >= 1);
+  CHECK(worker_threads.size() <= 4);
+
+  std::set<OfflineMessageId> ids;
+  for (const auto& result : pushed) {
+    REQUIRE(result.has_value());
+    REQUIRE_MESSAGE(result->has_value(), result->error().message());
+    ids.insert(**result);
+  }
+  CHECK(ids.size() == static_cast<std::size_t>(coroutine_count));
+
+  for (const auto& user : users) {
+    CHECK(testling->offline().count(user).value() == per_user);
+    auto messages = testling->offline().list(user).value();
+    REQUIRE(messages.size() == per_user);
+    CHECK(std::is_sorted(messages.begin(), messages.end(),
+                         [](const OfflineMessage& a, const OfflineMessage& b) { return a.id < b.id; }));
+
+    // Every roster write got its own version, and the last one is the roster's.
+    auto seen = versions[user];
+    std::sort(seen.begin(), seen.end());
+    CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+    auto roster = testling->roster().get_roster(user).value();
+    CHECK(roster.items.size() == seen.size());
+    if (!seen.empty()) {
+      CHECK(roster.version == seen.back());
+    }
+  }
+  CHECK(versions.size() == static_cast<std::size_t>(user_count));
+}
+
+TEST_CASE_TEMPLATE("concurrency: the quota holds under concurrent pushes", Backend, PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  REQUIRE(testling->users().create_user("alice", {}));
+
+  constexpr std::size_t quota = 25;
+  std::atomic<int> stored{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> other{0};
+  {
+    async::WorkerPool pool(4);
+    for (int i = 0; i < 100; ++i) {
+      pool.post([&, i] {
+        auto id = testling->offline().push("alice", "<message n='" + std::to_string(i) + "'/>",
+                                           Timestamp(std::chrono::microseconds(i)), quota);
+        if (id) {
+          ++stored;
+        } else if (id.error() == storage_errc::quota_exceeded) {
+          ++refused;
+        } else {
+          ++other;
+        }
+      });
+    }
+  } // the pool's destructor waits for every push
+
+  CHECK(stored == static_cast<int>(quota));
+  CHECK(refused == 100 - static_cast<int>(quota));
+  CHECK(other == 0);
+  CHECK(testling->offline().count("alice").value() == quota);
+}
