@@ -102,6 +102,8 @@ Element presence(std::string_view from, std::string_view to, std::string_view ty
 struct Router::Impl {
   Router& r;
 
+  /// Inside coroutines, closures are named before they go into a co_await expression: GCC 12
+  /// copies closure temporaries of a co_await full-expression bitwise, breaking their strings.
   template <class Fn> auto blocking(Fn fn) { return r.workers().run(std::move(fn)); }
 
   storage::Storage& db() { return r.storage(); }
@@ -116,7 +118,8 @@ struct Router::Impl {
       co_return true;
     }
     const std::string user(bare.local());
-    auto exists = co_await blocking([this, user] { return db().users().user_exists(user); });
+    auto job1 = [this, user] { return db().users().user_exists(user); };
+    auto exists = co_await blocking(std::move(job1));
     co_return exists.has_value() && *exists;
   }
 
@@ -169,8 +172,8 @@ struct Router::Impl {
     const std::string serialized = core::xml::serialize(msg, ns::client);
     const auto quota = r.config().storage.offline_quota;
     const auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
-    auto stored = co_await blocking(
-        [this, user, serialized, now, quota] { return db().offline().push(user, serialized, now, quota); });
+    auto job2 = [this, user, serialized, now, quota] { return db().offline().push(user, serialized, now, quota); };
+    auto stored = co_await blocking(std::move(job2));
     if (!stored) {
       spdlog::warn("offline: cannot store a message for {}: {}", bare.bare_string(), stored.error().message());
       reply_error(sender, msg, storage_condition(stored.error()),
@@ -181,7 +184,8 @@ struct Router::Impl {
 
   asio::awaitable<void> deliver_offline(std::shared_ptr<Session> session) {
     const std::string user(session->jid().local());
-    auto messages = co_await blocking([this, user] { return db().offline().list(user); });
+    auto job3 = [this, user] { return db().offline().list(user); };
+    auto messages = co_await blocking(std::move(job3));
     if (!messages || messages->empty()) {
       co_return;
     }
@@ -203,7 +207,8 @@ struct Router::Impl {
       last = m.id;
     }
     // Acknowledged means durable: delete only what has been handed to the session.
-    auto removed = co_await blocking([this, user, last] { return db().offline().remove(user, last); });
+    auto job4 = [this, user, last] { return db().offline().remove(user, last); };
+    auto removed = co_await blocking(std::move(job4));
     if (!removed) {
       spdlog::warn("offline: cannot remove delivered messages of {}: {}", user, removed.error().message());
     }
@@ -236,7 +241,8 @@ struct Router::Impl {
   asio::awaitable<void> broadcast(std::shared_ptr<Session> sender, Element p, bool initial) {
     const Jid& me = sender->jid();
     const std::string user(me.local());
-    auto subscribers = co_await blocking([this, user] { return db().roster().subscribers(user); });
+    auto job5 = [this, user] { return db().roster().subscribers(user); };
+    auto subscribers = co_await blocking(std::move(job5));
     if (subscribers) {
       for (const auto& contact : *subscribers) {
         auto jid = Jid::parse(contact);
@@ -257,7 +263,8 @@ struct Router::Impl {
     }
     // RFC 6121 §4.2.2: probe the contacts the user is subscribed to; local ones are answered
     // directly from the session manager.
-    auto subscriptions = co_await blocking([this, user] { return db().roster().subscriptions(user); });
+    auto job6 = [this, user] { return db().roster().subscriptions(user); };
+    auto subscriptions = co_await blocking(std::move(job6));
     if (subscriptions) {
       for (const auto& contact : *subscriptions) {
         auto jid = Jid::parse(contact);
@@ -272,7 +279,8 @@ struct Router::Impl {
       }
     }
     // RFC 6121 §3.1.3: unanswered subscription requests are presented again.
-    auto pending = co_await blocking([this, user] { return db().roster().pending_in(user); });
+    auto job7 = [this, user] { return db().roster().pending_in(user); };
+    auto pending = co_await blocking(std::move(job7));
     if (pending) {
       for (const auto& contact : *pending) {
         deliver(sender, presence(contact, me.bare_string(), "subscribe"));
@@ -364,7 +372,8 @@ struct Router::Impl {
   std::optional<storage::RosterVersion> version_for_push;
 
   asio::awaitable<std::optional<RosterItem>> get_item(const std::string& user, const std::string& contact) {
-    auto item = co_await blocking([this, user, contact] { return db().roster().get_item(user, contact); });
+    auto job8 = [this, user, contact] { return db().roster().get_item(user, contact); };
+    auto item = co_await blocking(std::move(job8));
     if (!item) {
       co_return std::nullopt;
     }
@@ -374,7 +383,8 @@ struct Router::Impl {
   /// Saves `item` for the local user `owner` and pushes it to their interested resources.
   asio::awaitable<bool> save(const Jid& owner, RosterItem item) {
     const std::string user(owner.local());
-    auto version = co_await blocking([this, user, item] { return db().roster().upsert_item(user, item); });
+    auto job9 = [this, user, item] { return db().roster().upsert_item(user, item); };
+    auto version = co_await blocking(std::move(job9));
     if (!version) {
       spdlog::warn("roster: cannot save {} for {}: {}", item.jid, user, version.error().message());
       co_return false;
@@ -392,7 +402,8 @@ struct Router::Impl {
     const std::string_view type = type_of(iq);
     if (type == "get") {
       r.sessions().set_interested(*sender);
-      auto roster = co_await blocking([this, user] { return db().roster().get_roster(user); });
+      auto job10 = [this, user] { return db().roster().get_roster(user); };
+      auto roster = co_await blocking(std::move(job10));
       if (!roster) {
         reply_error(sender, iq, stanza_errc::internal_server_error);
         co_return;
@@ -448,7 +459,8 @@ struct Router::Impl {
                           existing->ask_subscribe;
       const bool had_from = existing->subscription == Subscription::from ||
                             existing->subscription == Subscription::both || existing->pending_in;
-      auto version = co_await blocking([this, user, cjid] { return db().roster().remove_item(user, cjid); });
+      auto job11 = [this, user, cjid] { return db().roster().remove_item(user, cjid); };
+      auto version = co_await blocking(std::move(job11));
       if (!version) {
         reply_error(sender, iq, stanza_errc::internal_server_error);
         co_return;

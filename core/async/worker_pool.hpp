@@ -5,7 +5,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_executor.hpp>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -13,8 +14,10 @@
 
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <type_traits>
+#include <variant>
 #include <utility>
 
 namespace parley::core::async {
@@ -35,24 +38,23 @@ public:
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   /// Runs `fn()` on a worker thread and resumes the caller on the executor it was running on.
-  /// An exception thrown by `fn` is rethrown in the caller.
-  template <class Fn>
-  boost::asio::awaitable<std::invoke_result_t<Fn>> run(Fn fn) {
+  /// An exception thrown by `fn` is rethrown in the caller. `fn`'s result type must be void or
+  /// default-constructible.
+  ///
+  /// `fn` travels on the heap: with GCC 12, a closure passed by value through Asio's
+  /// use_awaitable initiation (a coroutine) arrived bitwise-relocated, which broke the
+  /// short-string buffers of captured std::strings. A unique_ptr survives that.
+  template <class Fn> auto run(Fn fn) {
     using R = std::invoke_result_t<Fn>;
-    auto caller = co_await boost::asio::this_coro::executor;
-    co_return co_await boost::asio::co_spawn(
-        pool_.get_executor(),
-        [f = std::move(fn), caller]() mutable -> boost::asio::awaitable<R> {
-          if constexpr (std::is_void_v<R>) {
-            f();
-            co_return;
-          } else {
-            co_return f();
-          }
-        },
-        boost::asio::bind_executor(caller, boost::asio::use_awaitable));
+    auto job = std::make_unique<Fn>(std::move(fn));
+    if constexpr (std::is_void_v<R>) {
+      return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(std::exception_ptr)>(
+          Initiation<Fn>{pool_}, boost::asio::use_awaitable, std::move(job));
+    } else {
+      return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(std::exception_ptr, R)>(
+          Initiation<Fn>{pool_}, boost::asio::use_awaitable, std::move(job));
+    }
   }
-
   /// Queues `fn()` without waiting for it (fire and forget). `fn` must not throw.
   template <class Fn> void post(Fn fn) { boost::asio::post(pool_, std::move(fn)); }
 
@@ -62,6 +64,41 @@ public:
   std::size_t size() const noexcept { return size_; }
 
 private:
+  template <class Fn> struct Initiation {
+    boost::asio::thread_pool& pool;
+    template <class Handler> void operator()(Handler handler, std::unique_ptr<Fn> fn) const {
+      auto ex = boost::asio::get_associated_executor(handler);
+      boost::asio::post(pool, Job<Handler, Fn, decltype(ex)>{std::move(handler), std::move(fn), ex});
+    }
+  };
+  template <class Handler, class Fn, class Ex> struct Job {
+    Handler handler;
+    std::unique_ptr<Fn> fn;
+    Ex ex;
+    void operator()() {
+      using R = std::invoke_result_t<Fn>;
+      std::exception_ptr error;
+      if constexpr (std::is_void_v<R>) {
+        try {
+          (*fn)();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        boost::asio::post(ex, [h = std::move(handler), error]() mutable { std::move(h)(error); });
+      } else {
+        R value{};
+        try {
+          value = (*fn)();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        boost::asio::post(ex, [h = std::move(handler), error, v = std::move(value)]() mutable {
+          std::move(h)(error, std::move(v));
+        });
+      }
+    }
+  };
+
   boost::asio::thread_pool pool_;
   std::size_t size_;
 };

@@ -12,6 +12,7 @@ std::string_view wire_name(SaslFailure failure) noexcept {
   case SaslFailure::encryption_required: return "encryption-required";
   case SaslFailure::invalid_mechanism: return "invalid-mechanism";
   case SaslFailure::temporary_auth_failure: return "temporary-auth-failure";
+  case SaslFailure::unsupported_channel_binding: return "not-authorized";
   }
   return "not-authorized";
 }
@@ -75,8 +76,8 @@ bool printable_nonce(std::string_view nonce) {
 
 } // namespace
 
-ScramServer::ScramServer(ScramHash hash, bool plus, std::vector<ChannelBinding> offered_bindings, bool plus_advertised)
-    : hash_(hash), plus_(plus), offered_(std::move(offered_bindings)), plus_advertised_(plus_advertised) {}
+ScramServer::ScramServer(ScramHash hash, bool plus, std::vector<ChannelBinding> offered_bindings, bool refuse_y_flag)
+    : hash_(hash), plus_(plus), offered_(std::move(offered_bindings)), refuse_y_flag_(refuse_y_flag) {}
 
 boost::system::result<std::string, SaslFailure> ScramServer::client_first(std::string_view message) {
   // gs2-header = gs2-cbind-flag "," [ authzid ] ","
@@ -95,9 +96,9 @@ boost::system::result<std::string, SaslFailure> ScramServer::client_first(std::s
       return SaslFailure::malformed_request;
     }
   } else if (flag == "y") {
-    // RFC 5802 §6: the client supports channel binding but thinks the server does not. If we
-    // did advertise -PLUS, that is a downgrade and must fail.
-    if (plus_ || plus_advertised_) {
+    // RFC 5802 §6: the client supports channel binding but thinks the server does not. If the
+    // caller knows that the client could have used an advertised type, that is a downgrade.
+    if (plus_ || refuse_y_flag_) {
       return SaslFailure::not_authorized;
     }
   } else if (flag.starts_with("p=")) {
@@ -110,7 +111,7 @@ boost::system::result<std::string, SaslFailure> ScramServer::client_first(std::s
       known = known || b.type == cb_type_;
     }
     if (!known) {
-      return SaslFailure::not_authorized;
+      return SaslFailure::unsupported_channel_binding;
     }
   } else {
     return SaslFailure::malformed_request;

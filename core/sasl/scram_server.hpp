@@ -20,6 +20,10 @@ enum class SaslFailure {
   encryption_required,    ///< <encryption-required/>
   invalid_mechanism,      ///< <invalid-mechanism/>
   temporary_auth_failure, ///< <temporary-auth-failure/>
+  /// <not-authorized/> too, but the client merely asked for a channel-binding type this
+  /// stream does not offer (slixmpp asks for tls-unique, which TLS 1.3 lacks): no password
+  /// was tried, so it costs no delay and counts as no failed attempt.
+  unsupported_channel_binding,
 };
 
 std::string_view wire_name(SaslFailure failure) noexcept;
@@ -39,9 +43,10 @@ struct ChannelBinding {
 class ScramServer {
 public:
   /// `plus`: the mechanism chosen was SCRAM-*-PLUS. `offered_bindings`: the channel binding
-  /// types this transport supports (empty over plaintext). `plus_advertised`: whether any
-  /// -PLUS mechanism was offered, which decides how a client's "y" flag is judged.
-  ScramServer(ScramHash hash, bool plus, std::vector<ChannelBinding> offered_bindings, bool plus_advertised);
+  /// types this transport supports (empty over plaintext). `refuse_y_flag`: treat a client's
+  /// "y" flag (it supports channel binding but believes the server does not) as a downgrade
+  /// attack and refuse it, as RFC 5802 §6 asks when the server did advertise -PLUS.
+  ScramServer(ScramHash hash, bool plus, std::vector<ChannelBinding> offered_bindings, bool refuse_y_flag);
 
   /// Parses client-first-message. Returns the username (saslname decoded, not yet prepared).
   boost::system::result<std::string, SaslFailure> client_first(std::string_view message);
@@ -59,7 +64,7 @@ private:
   ScramHash hash_;
   bool plus_;
   std::vector<ChannelBinding> offered_;
-  bool plus_advertised_;
+  bool refuse_y_flag_;
   std::string gs2_header_;
   std::string cb_type_;
   std::string authzid_;

@@ -4,8 +4,7 @@
 
 namespace parley::core::xml {
 
-std::optional<std::string_view> Element::attribute(std::string_view name,
-                                                   std::string_view ns) const noexcept {
+std::optional<std::string_view> Element::attribute(std::string_view name, std::string_view ns) const noexcept {
   for (const Attribute& a : attributes_) {
     if (a.name == name && a.ns == ns) {
       return std::string_view(a.value);
@@ -25,9 +24,8 @@ void Element::set_attribute(std::string_view name, std::string value, std::strin
 }
 
 bool Element::remove_attribute(std::string_view name, std::string_view ns) noexcept {
-  const auto it = std::find_if(attributes_.begin(), attributes_.end(), [&](const Attribute& a) {
-    return a.name == name && a.ns == ns;
-  });
+  const auto it = std::find_if(attributes_.begin(), attributes_.end(),
+                               [&](const Attribute& a) { return a.name == name && a.ns == ns; });
   if (it == attributes_.end()) {
     return false;
   }
@@ -107,7 +105,9 @@ std::size_t Element::remove_children(std::string_view name, std::string_view ns)
   return removed;
 }
 
-void Element::clear_children() noexcept { nodes_.clear(); }
+void Element::clear_children() noexcept {
+  nodes_.clear();
+}
 
 bool operator==(const Element& a, const Element& b) noexcept {
   if (a.name_ != b.name_ || a.ns_ != b.ns_ || a.attributes_.size() != b.attributes_.size() ||

@@ -46,8 +46,7 @@ public:
   const std::vector<Attribute>& attributes() const noexcept { return attributes_; }
   /// The value of attribute {ns}name; an empty `ns` means an unqualified attribute such as
   /// `to`. `xml:lang` is attribute("lang", ns::xml). nullopt when absent.
-  std::optional<std::string_view> attribute(std::string_view name,
-                                            std::string_view ns = {}) const noexcept;
+  std::optional<std::string_view> attribute(std::string_view name, std::string_view ns = {}) const noexcept;
   /// Sets attribute {ns}name, replacing an existing value.
   void set_attribute(std::string_view name, std::string value, std::string_view ns = {});
   /// Removes attribute {ns}name; false when it was not there.
@@ -119,8 +118,7 @@ private:
 /// Forward iterator over the child elements of an Element, optionally only those named
 /// {ns}name. Invalidated by any change to that element's children.
 template <bool Const> class ChildIterator {
-  using NodeIterator = std::conditional_t<Const, std::vector<Node>::const_iterator,
-                                          std::vector<Node>::iterator>;
+  using NodeIterator = std::conditional_t<Const, std::vector<Node>::const_iterator, std::vector<Node>::iterator>;
 
 public:
   using value_type = Element;
@@ -130,8 +128,7 @@ public:
   using iterator_category = std::forward_iterator_tag;
 
   ChildIterator() = default;
-  ChildIterator(NodeIterator at, NodeIterator end, bool filter, std::string_view name,
-                std::string_view ns) noexcept
+  ChildIterator(NodeIterator at, NodeIterator end, bool filter, std::string_view name, std::string_view ns) noexcept
       : at_(at), end_(end), filter_(filter), name_(name), ns_(ns) {
     skip();
   }
@@ -148,9 +145,7 @@ public:
     ++*this;
     return old;
   }
-  friend bool operator==(const ChildIterator& a, const ChildIterator& b) noexcept {
-    return a.at_ == b.at_;
-  }
+  friend bool operator==(const ChildIterator& a, const ChildIterator& b) noexcept { return a.at_ == b.at_; }
 
 private:
   void skip() noexcept {
@@ -186,8 +181,7 @@ private:
 };
 
 inline Element::Element() noexcept = default;
-inline Element::Element(std::string name, std::string ns) noexcept
-    : name_(std::move(name)), ns_(std::move(ns)) {}
+inline Element::Element(std::string name, std::string ns) noexcept : name_(std::move(name)), ns_(std::move(ns)) {}
 inline Element::Element(const Element& other) = default;
 inline Element::Element(Element&& other) noexcept = default;
 inline Element& Element::operator=(const Element& other) = default;
@@ -200,8 +194,7 @@ inline ChildRange<true> Element::children() const noexcept {
 inline ChildRange<false> Element::children() noexcept {
   return {{nodes_.begin(), nodes_.end(), false, {}, {}}, {nodes_.end(), nodes_.end(), false, {}, {}}};
 }
-inline ChildRange<true> Element::children(std::string_view name,
-                                          std::string_view ns) const noexcept {
+inline ChildRange<true> Element::children(std::string_view name, std::string_view ns) const noexcept {
   return {{nodes_.begin(), nodes_.end(), true, name, ns}, {nodes_.end(), nodes_.end(), true, name, ns}};
 }
 inline ChildRange<false> Element::children(std::string_view name, std::string_view ns) noexcept {

@@ -2,10 +2,19 @@
 
 #include "core/xml/serializer.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
 namespace parley::core::xml {
+
+boost::system::result<Element> parse_element(std::string_view xml, std::string_view default_ns) {
+  StreamParser::Limits limits;
+  limits.max_stanza_bytes = std::max(limits.max_stanza_bytes, xml.size());
+  limits.max_header_bytes = std::max(limits.max_header_bytes, default_ns.size() + 1024);
+  limits.max_attributes = 1024;
+  return parse_element(xml, default_ns, limits);
+}
 
 boost::system::result<Element> parse_element(std::string_view xml, std::string_view default_ns,
                                              const StreamParser::Limits& limits) {

@@ -90,8 +90,7 @@ void escape(std::string& out, std::string_view s, bool in_attribute) {
 /// The prefixes declared on one start tag for namespaced attributes.
 class AttributePrefixes {
 public:
-  AttributePrefixes(std::string_view stream_prefix,
-                    const std::vector<StreamHeader::NamespaceDecl>* declared) noexcept
+  AttributePrefixes(std::string_view stream_prefix, const std::vector<StreamHeader::NamespaceDecl>* declared) noexcept
       : stream_prefix_(stream_prefix), declared_(declared) {}
 
   /// The prefix for `uri`; appends its declaration to `out` the first time.
@@ -135,8 +134,7 @@ private:
   std::vector<std::pair<std::string_view, std::string>> bound_;
 };
 
-void write_attribute(std::string& out, std::string_view prefix, std::string_view name,
-                     std::string_view value) {
+void write_attribute(std::string& out, std::string_view prefix, std::string_view name, std::string_view value) {
   out += ' ';
   if (!prefix.empty()) {
     out += prefix;
@@ -150,8 +148,7 @@ void write_attribute(std::string& out, std::string_view prefix, std::string_view
 
 /// Writes the attributes of one start tag. `declared` are the prefixed declarations already
 /// written on it (the stream header's), so that their prefixes can be reused.
-void write_attributes(std::string& out, const std::vector<Attribute>& attributes,
-                      std::string_view stream_prefix,
+void write_attributes(std::string& out, const std::vector<Attribute>& attributes, std::string_view stream_prefix,
                       const std::vector<StreamHeader::NamespaceDecl>* declared = nullptr) {
   AttributePrefixes generated(stream_prefix, declared);
   for (const Attribute& a : attributes) {
@@ -188,8 +185,7 @@ void write_attributes(std::string& out, const std::vector<Attribute>& attributes
   }
 }
 
-void write_element(std::string& out, const Element& e, std::string_view default_ns,
-                   std::string_view stream_prefix) {
+void write_element(std::string& out, const Element& e, std::string_view default_ns, std::string_view stream_prefix) {
   // Qualified name: no prefix when the namespace is the one in scope, the predefined xml:
   // prefix, the stream prefix for the streams namespace, otherwise a new default namespace.
   std::string_view prefix;
@@ -278,8 +274,7 @@ std::string serialize_stream_open(const StreamHeader& header, bool xml_declarati
   out += ns::streams;
   out += '\'';
   for (const auto& decl : header.namespaces()) {
-    if (decl.prefix.empty() || decl.prefix == prefix || decl.prefix == "xml" ||
-        decl.prefix == "xmlns") {
+    if (decl.prefix.empty() || decl.prefix == prefix || decl.prefix == "xml" || decl.prefix == "xmlns") {
       continue;
     }
     out += " xmlns:";
@@ -300,8 +295,12 @@ std::string serialize_stream_close(const StreamHeader& header) {
   return out;
 }
 
-void escape_text(std::string& out, std::string_view text) { escape(out, text, false); }
+void escape_text(std::string& out, std::string_view text) {
+  escape(out, text, false);
+}
 
-void escape_attribute(std::string& out, std::string_view value) { escape(out, value, true); }
+void escape_attribute(std::string& out, std::string_view value) {
+  escape(out, value, true);
+}
 
 } // namespace parley::core::xml

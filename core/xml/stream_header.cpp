@@ -16,8 +16,7 @@ void StreamHeader::set_lang(std::string value) {
   set_attribute("lang", std::move(value), ns::xml);
 }
 
-std::optional<std::string_view> StreamHeader::attribute(std::string_view name,
-                                                        std::string_view ns) const noexcept {
+std::optional<std::string_view> StreamHeader::attribute(std::string_view name, std::string_view ns) const noexcept {
   for (const Attribute& a : attributes_) {
     if (a.name == name && a.ns == ns) {
       return std::string_view(a.value);
@@ -40,7 +39,9 @@ std::string_view StreamHeader::content_ns() const noexcept {
   return namespace_for("").value_or(std::string_view());
 }
 
-void StreamHeader::set_content_ns(std::string uri) { declare_namespace(std::string(), std::move(uri)); }
+void StreamHeader::set_content_ns(std::string uri) {
+  declare_namespace(std::string(), std::move(uri));
+}
 
 std::optional<std::string_view> StreamHeader::namespace_for(std::string_view prefix) const noexcept {
   for (const NamespaceDecl& decl : namespaces_) {

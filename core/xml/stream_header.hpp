@@ -39,8 +39,7 @@ public:
   std::optional<std::string_view> lang() const noexcept;
 
   /// Any attribute, as on Element: {ns}name with an empty ns for unqualified ones.
-  std::optional<std::string_view> attribute(std::string_view name,
-                                            std::string_view ns = {}) const noexcept;
+  std::optional<std::string_view> attribute(std::string_view name, std::string_view ns = {}) const noexcept;
   const std::vector<Attribute>& attributes() const noexcept { return attributes_; }
   void set_attribute(std::string_view name, std::string value, std::string_view ns = {});
   void set_to(std::string value) { set_attribute("to", std::move(value)); }

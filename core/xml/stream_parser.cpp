@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -43,8 +44,7 @@ std::string_view view(const xmlChar* s, int len) noexcept {
 }
 
 std::string_view view(const xmlChar* begin, const xmlChar* end) noexcept {
-  return end > begin ? std::string_view(reinterpret_cast<const char*>(begin),
-                                        static_cast<std::size_t>(end - begin))
+  return end > begin ? std::string_view(reinterpret_cast<const char*>(begin), static_cast<std::size_t>(end - begin))
                      : std::string_view();
 }
 
@@ -81,6 +81,205 @@ bool all_whitespace(std::string_view s) noexcept {
   return true;
 }
 
+/// Counts the attributes of each start tag, namespace declarations included, in the raw bytes
+/// before libxml2 sees them. libxml2 2.9 looks for duplicate attributes in time quadratic in
+/// their number, once the whole tag has arrived: a 256 KiB tag with 30000 attributes costs
+/// half a second of CPU. Comments, CDATA sections and processing instructions are skipped so
+/// that quotes or '=' inside them are not taken for attributes.
+class AttributeCounter {
+public:
+  static constexpr std::size_t npos = std::string_view::npos;
+
+  /// Scans the next bytes of the stream; returns the offset in `bytes` of the '=' that gives
+  /// some start tag more than `max` attributes, or npos.
+  std::size_t scan(std::string_view bytes, std::size_t max) noexcept {
+    const char* const begin = bytes.data();
+    const char* const end = begin + bytes.size();
+    const char* p = begin;
+    while (p < end) {
+      switch (state_) {
+      case State::text: {
+        const void* lt = std::memchr(p, '<', static_cast<std::size_t>(end - p));
+        if (lt == nullptr) {
+          return npos;
+        }
+        p = static_cast<const char*>(lt) + 1;
+        state_ = State::open;
+        break;
+      }
+      case State::open:
+        if (*p == '!') {
+          ++p;
+          state_ = State::bang;
+        } else if (*p == '?') {
+          ++p;
+          enter(State::instruction);
+        } else {
+          state_ = State::tag;
+          counting_ = true;
+          count_ = 0;
+        }
+        break;
+      case State::bang:
+        if (*p == '-') {
+          ++p;
+          enter(State::comment);
+        } else if (*p == '[') {
+          ++p;
+          enter(State::cdata);
+        } else {
+          state_ = State::tag; // <!DOCTYPE …>: refused by the parser, nothing to count
+          counting_ = false;
+        }
+        break;
+      case State::tag:
+        for (; p < end; ++p) {
+          const char c = *p;
+          if (c == '>' || c == '\'' || c == '"') {
+            state_ = c == '>' ? State::text : (c == '"' ? State::double_quoted : State::single_quoted);
+            ++p;
+            break;
+          }
+          if (c == '=' && counting_ && ++count_ > max) {
+            return static_cast<std::size_t>(p - begin);
+          }
+        }
+        break;
+      case State::single_quoted:
+      case State::double_quoted: {
+        const char quote = state_ == State::single_quoted ? '\'' : '"';
+        const void* q = std::memchr(p, quote, static_cast<std::size_t>(end - p));
+        if (q == nullptr) {
+          return npos;
+        }
+        p = static_cast<const char*>(q) + 1;
+        state_ = State::tag;
+        break;
+      }
+      case State::comment:
+      case State::cdata:
+      case State::instruction: {
+        const char c = *p++;
+        if (c == '>' && ((state_ == State::comment && prev1_ == '-' && prev2_ == '-') ||
+                         (state_ == State::cdata && prev1_ == ']' && prev2_ == ']') ||
+                         (state_ == State::instruction && prev1_ == '?'))) {
+          state_ = State::text;
+        }
+        prev2_ = prev1_;
+        prev1_ = c;
+        break;
+      }
+      }
+    }
+    return npos;
+  }
+
+private:
+  enum class State : unsigned char { text, open, bang, tag, single_quoted, double_quoted, comment, cdata, instruction };
+
+  void enter(State s) noexcept {
+    state_ = s;
+    prev1_ = 0;
+    prev2_ = 0;
+  }
+
+  State state_ = State::text;
+  bool counting_ = false;
+  std::size_t count_ = 0;
+  char prev1_ = 0; // the last two bytes, to see "-->", "]]>" and "?>" end
+  char prev2_ = 0;
+};
+
+constexpr std::size_t prolog_size = 256;
+
+enum class Encoding { undecided, utf8, other };
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Judges the encoding of a stream from its first bytes (RFC 6120 §11.6: UTF-8 only). `all`
+/// says that no more bytes will be offered for the decision. Looks for what would make
+/// libxml2 switch encodings (XML 1.0 Appendix F): a UTF-16 or UTF-32 byte order mark or byte
+/// pattern, EBCDIC, or an encoding declaration other than UTF-8.
+Encoding check_encoding(std::string_view s, bool all) noexcept {
+  const auto starts = [&](std::string_view prefix) {
+    // 1: s starts with prefix; 0: s is a proper prefix of it (undecided); -1: neither.
+    if (s.size() >= prefix.size()) {
+      return s.substr(0, prefix.size()) == prefix ? 1 : -1;
+    }
+    return prefix.substr(0, s.size()) == s ? 0 : -1;
+  };
+  for (std::size_t i = 0; i < s.size() && i < 4; ++i) {
+    if (s[i] == '\0') {
+      return Encoding::other; // UTF-16 or UTF-32 (XML has no NUL character)
+    }
+  }
+  for (std::string_view mark :
+       {std::string_view("\xFE\xFF"), std::string_view("\xFF\xFE"), std::string_view("\x4C\x6F\xA7\x94")}) {
+    const int m = starts(mark);
+    if (m == 1) {
+      return Encoding::other;
+    }
+    if (m == 0 && !all) {
+      return Encoding::undecided;
+    }
+  }
+  const int bom = starts("\xEF\xBB\xBF");
+  if (bom == 0) {
+    return all ? Encoding::utf8 : Encoding::undecided;
+  }
+  if (bom == 1) {
+    s.remove_prefix(3);
+  }
+  const int decl = starts("<?xml");
+  if (decl == -1) {
+    return Encoding::utf8;
+  }
+  if (decl == 0) {
+    return all ? Encoding::utf8 : Encoding::undecided;
+  }
+  const std::size_t end = s.find("?>");
+  if (end == std::string_view::npos) {
+    // Let libxml2 judge an odd or huge declaration; a converter it might still choose is
+    // caught in on_start_document.
+    return all ? Encoding::utf8 : Encoding::undecided;
+  }
+  std::string_view rest = s.substr(0, end);
+  const std::size_t at = rest.find("encoding");
+  if (at == std::string_view::npos) {
+    return Encoding::utf8;
+  }
+  rest.remove_prefix(at + 8);
+  const auto skip_space = [&] {
+    while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' || rest[0] == '\n')) {
+      rest.remove_prefix(1);
+    }
+  };
+  skip_space();
+  if (rest.empty() || rest[0] != '=') {
+    return Encoding::utf8; // malformed: libxml2 reports it
+  }
+  rest.remove_prefix(1);
+  skip_space();
+  if (rest.empty() || (rest[0] != '\'' && rest[0] != '"')) {
+    return Encoding::utf8;
+  }
+  const char quote = rest[0];
+  rest.remove_prefix(1);
+  const std::string_view name = rest.substr(0, rest.find(quote));
+  return equals_ignoring_case(name, "UTF-8") || equals_ignoring_case(name, "UTF8") ? Encoding::utf8 : Encoding::other;
+}
+
 stream_errc condition_for(const xmlError& err) noexcept {
   switch (err.code) {
   // RFC 6120 §11.1: entity references other than the predefined ones are restricted XML.
@@ -90,16 +289,12 @@ stream_errc condition_for(const xmlError& err) noexcept {
   case XML_ERR_ENTITY_PE_INTERNAL:
   case XML_ERR_UNPARSED_ENTITY:
   case XML_ERR_ENTITY_IS_EXTERNAL:
-  case XML_ERR_ENTITY_IS_PARAMETER:
-    return stream_errc::restricted_xml;
+  case XML_ERR_ENTITY_IS_PARAMETER: return stream_errc::restricted_xml;
   // RFC 6120 §11.6: UTF-8 only.
   case XML_ERR_UNSUPPORTED_ENCODING:
-  case XML_ERR_INVALID_ENCODING:
-    return stream_errc::unsupported_encoding;
-  case XML_ERR_NO_MEMORY:
-    return stream_errc::resource_constraint;
-  case XML_ERR_NAME_TOO_LONG:
-    return stream_errc::policy_violation;
+  case XML_ERR_INVALID_ENCODING: return stream_errc::unsupported_encoding;
+  case XML_ERR_NO_MEMORY: return stream_errc::resource_constraint;
+  case XML_ERR_NAME_TOO_LONG: return stream_errc::policy_violation;
   default:
     // XML 1.0 and Namespaces in XML violations alike (RFC 6120 §4.9.3.13).
     return stream_errc::not_well_formed;
@@ -150,7 +345,10 @@ struct StreamParser::Impl {
   std::size_t pushed = 0;              // bytes given to this context
   std::size_t mark = 0;                // offset in this context where pending bytes start
   StreamHeader scope_header;           // namespace declarations of the stream element
-  std::string recycle_tail;            // unparsed bytes carried over to a fresh context
+  AttributeCounter attribute_counter;
+  bool encoding_checked = false; // the stream's first bytes have been checked for UTF-8
+  std::string prolog;            // first bytes held back until then
+  std::string recycle_tail;      // unparsed bytes carried over to a fresh context
 
   // ---- context lifetime -------------------------------------------------------------------
 
@@ -186,8 +384,7 @@ struct StreamParser::Impl {
   }
 
   bool create_context() noexcept {
-    ctxt = xmlCreatePushParserCtxt(const_cast<xmlSAXHandler*>(&sax_handler()), this, nullptr, 0,
-                                   nullptr);
+    ctxt = xmlCreatePushParserCtxt(const_cast<xmlSAXHandler*>(&sax_handler()), this, nullptr, 0, nullptr);
     if (ctxt == nullptr) {
       return false;
     }
@@ -229,6 +426,9 @@ struct StreamParser::Impl {
     recycle_tail.clear();
     current = Element();
     scope_header = StreamHeader();
+    attribute_counter = AttributeCounter();
+    encoding_checked = false;
+    prolog.clear();
     if (!create_context()) {
       fail_without_context(stream_errc::resource_constraint);
     }
@@ -300,12 +500,10 @@ struct StreamParser::Impl {
   std::size_t end_of(const xmlChar* ch, int len) const noexcept {
     const xmlParserInputPtr in = ctxt->input;
     const auto at = reinterpret_cast<std::uintptr_t>(ch);
-    if (in != nullptr && in->base != nullptr && len >= 0 &&
-        at >= reinterpret_cast<std::uintptr_t>(in->base) &&
+    if (in != nullptr && in->base != nullptr && len >= 0 && at >= reinterpret_cast<std::uintptr_t>(in->base) &&
         at + static_cast<std::uintptr_t>(len) <= reinterpret_cast<std::uintptr_t>(in->end)) {
       return static_cast<std::size_t>(in->consumed) +
-             static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(in->base)) +
-             static_cast<std::size_t>(len);
+             static_cast<std::size_t>(at - reinterpret_cast<std::uintptr_t>(in->base)) + static_cast<std::size_t>(len);
     }
     return consumed();
   }
@@ -359,8 +557,7 @@ struct StreamParser::Impl {
 
   void parse_slice(std::string_view slice) noexcept {
     push(slice);
-    while (recycle_requested && !reset_requested && callback_exception == nullptr &&
-           state == State::open) {
+    while (recycle_requested && !reset_requested && callback_exception == nullptr && state == State::open) {
       recycle();
     }
     if (reset_requested || callback_exception != nullptr || halted) {
@@ -376,6 +573,35 @@ struct StreamParser::Impl {
     }
   }
 
+  /// Parses `bytes` slice by slice. Returns false when the rest of the input must be dropped
+  /// (reset, error, close, exception).
+  bool process(std::string_view bytes) noexcept {
+    while (!bytes.empty()) {
+      if (state != State::header && state != State::open) {
+        return false;
+      }
+      const std::string_view slice = bytes.substr(0, slice_size);
+      bytes.remove_prefix(slice.size());
+      // Parse up to a start tag with too many attributes, never into it.
+      const std::size_t cut = attribute_counter.scan(slice, limits.max_attributes);
+      parse_slice(cut == AttributeCounter::npos ? slice : slice.substr(0, cut));
+      if (reset_requested) {
+        // RFC 6120 §5.4.3.3 / §6.4.6: the stream restarts; what followed in this read is
+        // discarded.
+        start_over();
+        return false;
+      }
+      if (callback_exception != nullptr) {
+        return false;
+      }
+      if (cut != AttributeCounter::npos) {
+        fail(stream_errc::policy_violation, false);
+        return false;
+      }
+    }
+    return true;
+  }
+
   boost::system::error_code feed(std::string_view bytes) {
     if (in_feed) {
       // A callback called feed(): a bug in the caller.
@@ -389,19 +615,31 @@ struct StreamParser::Impl {
       return {};
     }
     in_feed = true;
-    while (!bytes.empty() && (state == State::header || state == State::open)) {
-      const std::string_view slice = bytes.substr(0, slice_size);
-      bytes.remove_prefix(slice.size());
-      parse_slice(slice);
-      if (reset_requested) {
-        // RFC 6120 §5.4.3.3 / §6.4.6: the stream restarts; what followed in this read is
-        // discarded.
-        start_over();
+    bool go_on = true;
+    if (!encoding_checked) {
+      // Hold the first bytes back until they show the stream is UTF-8: libxml2 must never
+      // start converting from another encoding (it would also print conversion errors to
+      // stderr).
+      const std::size_t take = std::min(bytes.size(), prolog_size - prolog.size());
+      prolog.append(bytes.substr(0, take));
+      bytes.remove_prefix(take);
+      switch (check_encoding(prolog, prolog.size() >= prolog_size)) {
+      case Encoding::undecided: go_on = false; break;
+      case Encoding::other:
+        fail(stream_errc::unsupported_encoding, false);
+        go_on = false;
+        break;
+      case Encoding::utf8: {
+        encoding_checked = true;
+        const std::string first = std::move(prolog);
+        prolog.clear();
+        go_on = process(first);
         break;
       }
-      if (callback_exception != nullptr) {
-        break;
       }
+    }
+    if (go_on) {
+      process(bytes);
     }
     in_feed = false;
     if (callback_exception != nullptr) {
@@ -428,9 +666,8 @@ struct StreamParser::Impl {
 
   // ---- SAX2 events ------------------------------------------------------------------------
 
-  void open_stream(std::string_view name, std::string_view prefix, std::string_view uri,
-                   int nb_namespaces, const xmlChar** namespaces, int nb_attributes,
-                   const xmlChar** attributes) {
+  void open_stream(std::string_view name, std::string_view prefix, std::string_view uri, int nb_namespaces,
+                   const xmlChar** namespaces, int nb_attributes, const xmlChar** attributes) {
     depth = 1;
     if (!replaying && consumed() > limits.max_header_bytes) {
       return fail(stream_errc::policy_violation, true);
@@ -448,8 +685,7 @@ struct StreamParser::Impl {
     StreamHeader header;
     header.set_stream_prefix(std::string(prefix));
     for (int i = 0; i < nb_namespaces; ++i) {
-      header.declare_namespace(std::string(view(namespaces[2 * i])),
-                               decoded(view(namespaces[2 * i + 1])));
+      header.declare_namespace(std::string(view(namespaces[2 * i])), decoded(view(namespaces[2 * i + 1])));
     }
     scope_header = header;
     for (int i = 0; i < nb_attributes; ++i) {
@@ -465,16 +701,14 @@ struct StreamParser::Impl {
     }
   }
 
-  void start_element(const xmlChar* localname, const xmlChar* prefix, const xmlChar* uri,
-                     int nb_namespaces, const xmlChar** namespaces, int nb_attributes,
-                     const xmlChar** attributes) {
-    if (static_cast<std::size_t>(nb_attributes) + static_cast<std::size_t>(nb_namespaces) >
-        limits.max_attributes) {
+  void start_element(const xmlChar* localname, const xmlChar* prefix, const xmlChar* uri, int nb_namespaces,
+                     const xmlChar** namespaces, int nb_attributes, const xmlChar** attributes) {
+    if (static_cast<std::size_t>(nb_attributes) + static_cast<std::size_t>(nb_namespaces) > limits.max_attributes) {
       return fail(stream_errc::policy_violation, true);
     }
     if (depth == 0) {
-      return open_stream(view(localname), view(prefix), view(uri), nb_namespaces, namespaces,
-                         nb_attributes, attributes);
+      return open_stream(view(localname), view(prefix), view(uri), nb_namespaces, namespaces, nb_attributes,
+                         attributes);
     }
     ++depth;
     if (depth - 1 > limits.max_depth || too_large(consumed())) {
@@ -486,8 +720,7 @@ struct StreamParser::Impl {
       open_elements.clear();
       element = &current;
     } else {
-      element = &open_elements.back()->add_child(
-          Element(std::string(view(localname)), decoded(view(uri))));
+      element = &open_elements.back()->add_child(Element(std::string(view(localname)), decoded(view(uri))));
     }
     for (int i = 0; i < nb_attributes; ++i) {
       const xmlChar** a = attributes + 5 * i;
@@ -585,15 +818,11 @@ struct StreamParser::Impl {
     }
   }
 
-  static void on_start_element(void* ctx, const xmlChar* localname, const xmlChar* prefix,
-                               const xmlChar* uri, int nb_namespaces, const xmlChar** namespaces,
-                               int nb_attributes, int /*nb_defaulted*/,
+  static void on_start_element(void* ctx, const xmlChar* localname, const xmlChar* prefix, const xmlChar* uri,
+                               int nb_namespaces, const xmlChar** namespaces, int nb_attributes, int /*nb_defaulted*/,
                                const xmlChar** attributes) noexcept {
     Impl& p = self(ctx);
-    guarded(p, [&] {
-      p.start_element(localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
-                      attributes);
-    });
+    guarded(p, [&] { p.start_element(localname, prefix, uri, nb_namespaces, namespaces, nb_attributes, attributes); });
   }
 
   static void on_end_element(void* ctx, const xmlChar* /*localname*/, const xmlChar* /*prefix*/,
@@ -613,8 +842,7 @@ struct StreamParser::Impl {
     self(ctx).fail(stream_errc::restricted_xml, true);
   }
 
-  static void on_processing_instruction(void* ctx, const xmlChar* /*target*/,
-                                        const xmlChar* /*data*/) noexcept {
+  static void on_processing_instruction(void* ctx, const xmlChar* /*target*/, const xmlChar* /*data*/) noexcept {
     self(ctx).fail(stream_errc::restricted_xml, true);
   }
 
@@ -636,15 +864,13 @@ struct StreamParser::Impl {
     return nullptr;
   }
 
-  static void on_entity_decl(void* ctx, const xmlChar* /*name*/, int /*type*/,
-                             const xmlChar* /*public_id*/, const xmlChar* /*system_id*/,
-                             xmlChar* /*content*/) noexcept {
+  static void on_entity_decl(void* ctx, const xmlChar* /*name*/, int /*type*/, const xmlChar* /*public_id*/,
+                             const xmlChar* /*system_id*/, xmlChar* /*content*/) noexcept {
     self(ctx).fail(stream_errc::restricted_xml, false);
   }
 
-  static void on_unparsed_entity_decl(void* ctx, const xmlChar* /*name*/,
-                                      const xmlChar* /*public_id*/, const xmlChar* /*system_id*/,
-                                      const xmlChar* /*notation*/) noexcept {
+  static void on_unparsed_entity_decl(void* ctx, const xmlChar* /*name*/, const xmlChar* /*public_id*/,
+                                      const xmlChar* /*system_id*/, const xmlChar* /*notation*/) noexcept {
     self(ctx).fail(stream_errc::restricted_xml, false);
   }
 
@@ -653,9 +879,8 @@ struct StreamParser::Impl {
     self(ctx).fail(stream_errc::restricted_xml, false);
   }
 
-  static void on_attribute_decl(void* ctx, const xmlChar* /*elem*/, const xmlChar* /*name*/,
-                                int /*type*/, int /*def*/, const xmlChar* /*default_value*/,
-                                xmlEnumerationPtr tree) noexcept {
+  static void on_attribute_decl(void* ctx, const xmlChar* /*elem*/, const xmlChar* /*name*/, int /*type*/, int /*def*/,
+                                const xmlChar* /*default_value*/, xmlEnumerationPtr tree) noexcept {
     // libxml2 hands ownership of the enumeration to this callback.
     if (tree != nullptr) {
       xmlFreeEnumeration(tree);
@@ -687,18 +912,32 @@ StreamParser::StreamParser(Callbacks callbacks, Limits limits)
 
 StreamParser::~StreamParser() = default;
 
-boost::system::error_code StreamParser::feed(std::string_view bytes) { return impl_->feed(bytes); }
+boost::system::error_code StreamParser::feed(std::string_view bytes) {
+  return impl_->feed(bytes);
+}
 
-void StreamParser::reset() { impl_->reset(); }
+void StreamParser::reset() {
+  impl_->reset();
+}
 
-void StreamParser::set_limits(const Limits& limits) noexcept { impl_->limits = limits; }
+void StreamParser::set_limits(const Limits& limits) noexcept {
+  impl_->limits = limits;
+}
 
-const StreamParser::Limits& StreamParser::limits() const noexcept { return impl_->limits; }
+const StreamParser::Limits& StreamParser::limits() const noexcept {
+  return impl_->limits;
+}
 
-bool StreamParser::opened() const noexcept { return impl_->header_seen; }
+bool StreamParser::opened() const noexcept {
+  return impl_->header_seen;
+}
 
-bool StreamParser::closed() const noexcept { return impl_->state == Impl::State::closed; }
+bool StreamParser::closed() const noexcept {
+  return impl_->state == Impl::State::closed;
+}
 
-boost::system::error_code StreamParser::error() const noexcept { return impl_->error; }
+boost::system::error_code StreamParser::error() const noexcept {
+  return impl_->error;
+}
 
 } // namespace parley::core::xml

@@ -283,13 +283,13 @@ void ClientSession::fail(stream_errc reason, std::string_view text) {
     return;
   }
   state_ = State::closing;
-  asio::co_spawn(
-      socket_.get_executor(),
-      [self = shared_from_this(), out = std::move(out)]() -> asio::awaitable<void> {
-        co_await self->write_now(out);
-        self->shutdown_transport();
-      },
-      asio::detached);
+  asio::co_spawn(socket_.get_executor(), write_and_close(std::move(out)), asio::detached);
+}
+
+asio::awaitable<void> ClientSession::write_and_close(std::string data) {
+  auto self = shared_from_this();
+  co_await write_now(std::move(data));
+  shutdown_transport();
 }
 
 // ---- stream --------------------------------------------------------------------------------
@@ -523,20 +523,7 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
     co_await write_now(sasl_failure(SaslFailure::encryption_required));
     co_return;
   }
-  auto refuse = [&](SaslFailure failure, std::string_view text = {}) -> asio::awaitable<void> {
-    neg.scram.reset();
-    neg.awaiting_client_first = neg.awaiting_final = false;
-    if (failure == SaslFailure::not_authorized) {
-      // RFC 6120 §6.4.5 leaves the delay to us; it slows down password guessing.
-      ++neg.failures;
-      asio::steady_timer delay(socket_.get_executor(), std::chrono::milliseconds(400 * neg.failures));
-      co_await delay.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    co_await write_now(sasl_failure(failure, text));
-    if (neg.failures >= max_auth_failures) {
-      fail(stream_errc::policy_violation, "too many failed authentication attempts");
-    }
-  };
+
 
   const std::string_view name = element.name();
   if (name == "abort") {
@@ -547,17 +534,12 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
   }
   auto payload = sasl_payload(element);
   if (!payload) {
-    co_await refuse(SaslFailure::malformed_request, "invalid base64");
+    co_await sasl_refuse(SaslFailure::malformed_request, "invalid base64");
     co_return;
   }
   const std::string& host = stream_to_;
 
-  auto lookup = [&](std::string user, std::string mechanism)
-      -> asio::awaitable<boost::system::result<storage::ScramCredentials>> {
-    auto& db = service_.router().storage();
-    co_return co_await service_.router().workers().run(
-        [&db, user, mechanism] { return db.users().get_credentials(user, mechanism); });
-  };
+
 
   if (name == "auth") {
     const std::string mechanism(element.attribute("mechanism").value_or(""));
@@ -570,20 +552,20 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
       }
       auto plain = core::sasl::parse_plain(*payload);
       if (!plain) {
-        co_await refuse(plain.error());
+        co_await sasl_refuse(plain.error());
         co_return;
       }
       auto user = core::jid::Jid::make(plain->authcid, host);
       auto password = core::sasl::saslprep(plain->password);
       if (!user || !password) {
-        co_await refuse(SaslFailure::not_authorized);
+        co_await sasl_refuse(SaslFailure::not_authorized);
         co_return;
       }
       if (!plain->authzid.empty() && plain->authzid != user->bare_string()) {
-        co_await refuse(SaslFailure::invalid_authzid);
+        co_await sasl_refuse(SaslFailure::invalid_authzid);
         co_return;
       }
-      auto creds = co_await lookup(std::string(user->local()), "SCRAM-SHA-256");
+      auto creds = co_await lookup_credentials(std::string(user->local()), "SCRAM-SHA-256");
       if (!creds && creds.error() != storage::storage_errc::not_found) {
         co_await write_now(sasl_failure(SaslFailure::temporary_auth_failure));
         co_return;
@@ -592,11 +574,11 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
       if (creds) {
         core::sasl::ScramSecrets secrets{creds->salt, creds->iterations, creds->stored_key, creds->server_key};
         const std::string pw = *password;
-        ok = co_await service_.router().workers().run(
-            [secrets, pw] { return core::sasl::verify_password(ScramHash::sha256, secrets, pw); });
+        auto job12 = [secrets, pw] { return core::sasl::verify_password(ScramHash::sha256, secrets, pw); };
+        ok = co_await service_.router().workers().run(std::move(job12));
       }
       if (!ok) {
-        co_await refuse(SaslFailure::not_authorized);
+        co_await sasl_refuse(SaslFailure::not_authorized);
         co_return;
       }
       username_ = std::string(user->local());
@@ -608,8 +590,10 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
         co_return;
       }
       neg.hash = mechanism.starts_with("SCRAM-SHA-1") ? ScramHash::sha1 : ScramHash::sha256;
-      neg.scram.emplace(neg.hash, plus, tls_ ? neg.bindings : std::vector<core::sasl::ChannelBinding>{},
-                        tls_ && !neg.bindings.empty());
+      // A "y" flag is accepted: clients such as slixmpp implement only tls-unique, which
+      // TLS 1.3 does not have, so for them "y" is the truth and not a downgrade. The types we
+      // offer are listed per XEP-0440, so a client that knows them uses -PLUS.
+      neg.scram.emplace(neg.hash, plus, tls_ ? neg.bindings : std::vector<core::sasl::ChannelBinding>{}, false);
       if (payload->empty()) {
         neg.awaiting_client_first = true; // RFC 6120 §6.4.2: empty initial response
         co_await write_now(sasl_element("challenge", ""));
@@ -621,7 +605,7 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
       co_return;
     }
   } else if (name != "response" || (!neg.awaiting_client_first && !neg.awaiting_final)) {
-    co_await refuse(SaslFailure::malformed_request, "unexpected SASL element");
+    co_await sasl_refuse(SaslFailure::malformed_request, "unexpected SASL element");
     co_return;
   }
 
@@ -629,17 +613,17 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
     neg.awaiting_client_first = false;
     auto username = neg.scram->client_first(*payload);
     if (!username) {
-      co_await refuse(username.error());
+      co_await sasl_refuse(username.error());
       co_return;
     }
     auto user = core::jid::Jid::make(*username, host);
     if (!neg.scram->authzid().empty() && (!user || neg.scram->authzid() != user->bare_string())) {
-      co_await refuse(SaslFailure::invalid_authzid);
+      co_await sasl_refuse(SaslFailure::invalid_authzid);
       co_return;
     }
     std::optional<core::sasl::ScramSecrets> secrets;
     if (user) {
-      auto creds = co_await lookup(std::string(user->local()), std::string(core::sasl::mechanism_name(neg.hash)));
+      auto creds = co_await lookup_credentials(std::string(user->local()), std::string(core::sasl::mechanism_name(neg.hash)));
       if (!creds && creds.error() != storage::storage_errc::not_found) {
         neg.scram.reset();
         co_await write_now(sasl_failure(SaslFailure::temporary_auth_failure));
@@ -658,7 +642,7 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
     neg.awaiting_final = false;
     auto verdict = neg.scram->client_final(*payload);
     if (!verdict) {
-      co_await refuse(verdict.error());
+      co_await sasl_refuse(verdict.error());
       co_return;
     }
     username_ = neg.pending_username;
@@ -672,16 +656,42 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
   spdlog::debug("c2s: {}@{} authenticated", username_, host);
 }
 
+// Member coroutines rather than coroutine lambdas: GCC 12 corrupts the by-value parameters
+// of lambda coroutines.
+asio::awaitable<void> ClientSession::sasl_refuse(SaslFailure failure, std::string text) {
+  auto& neg = *negotiation_;
+  neg.scram.reset();
+  neg.awaiting_client_first = neg.awaiting_final = false;
+  if (failure == SaslFailure::not_authorized) {
+    // RFC 6120 §6.4.5 leaves the delay to us; it slows down password guessing.
+    ++neg.failures;
+    asio::steady_timer delay(socket_.get_executor(), std::chrono::milliseconds(400 * neg.failures));
+    co_await delay.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (failure == SaslFailure::unsupported_channel_binding && text.empty()) {
+    text = "unsupported channel-binding type";
+  }
+  co_await write_now(sasl_failure(failure, text));
+  if (neg.failures >= max_auth_failures) {
+    fail(stream_errc::policy_violation, "too many failed authentication attempts");
+  }
+}
+
+asio::awaitable<boost::system::result<storage::ScramCredentials>>
+ClientSession::lookup_credentials(std::string user, std::string mechanism) {
+  auto& db = service_.router().storage();
+  auto job13 = [&db, user = std::move(user), mechanism = std::move(mechanism)] { return db.users().get_credentials(user, mechanism); };
+  co_return co_await service_.router().workers().run(std::move(job13));
+}
+
 asio::awaitable<void> ClientSession::handle_bind(Element iq) {
   const Element* bind = iq.child("bind", ns::bind);
   const std::string_view type = iq.attribute("type").value_or("");
-  auto reply_error = [&](core::stanza::stanza_errc condition) -> asio::awaitable<void> {
-    co_await write_now(core::xml::serialize(core::stanza::make_error(iq, condition), ns::client));
-  };
+
   if (bind == nullptr || type != "set") {
     // RFC 6120 §7.1: only binding is possible before a resource is bound.
     if (type == "get" || type == "set") {
-      co_await reply_error(core::stanza::stanza_errc::not_authorized);
+      co_await write_now(core::xml::serialize(core::stanza::make_error(iq, core::stanza::stanza_errc::not_authorized), ns::client));
     }
     co_return;
   }
@@ -694,7 +704,8 @@ asio::awaitable<void> ClientSession::handle_bind(Element iq) {
   }
   auto jid = core::jid::Jid::make(username_, stream_to_, resource);
   if (!jid) {
-    co_await reply_error(core::stanza::stanza_errc::bad_request); // RFC 6120 §7.7.2.1
+    // RFC 6120 §7.7.2.1
+    co_await write_now(core::xml::serialize(core::stanza::make_error(iq, core::stanza::stanza_errc::bad_request), ns::client));
     co_return;
   }
   jid_ = *jid;

@@ -3,7 +3,9 @@
 #include "core/jid/jid.hpp"
 #include "core/xml/element.hpp"
 #include "core/xml/errc.hpp"
+#include "core/sasl/scram_server.hpp"
 #include "router/session.hpp"
+#include "storage/scram_credentials.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -50,11 +52,15 @@ private:
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<std::size_t> read_some(char* data, std::size_t size, boost::system::error_code& ec);
   boost::asio::awaitable<bool> write_now(std::string data);
+  boost::asio::awaitable<void> write_and_close(std::string data);
   boost::asio::awaitable<bool> handshake();
   boost::asio::awaitable<void> handle(core::xml::Element element);
   boost::asio::awaitable<void> handle_negotiation(core::xml::Element element);
   boost::asio::awaitable<void> handle_sasl(core::xml::Element element);
   boost::asio::awaitable<void> handle_bind(core::xml::Element element);
+  boost::asio::awaitable<void> sasl_refuse(core::sasl::SaslFailure failure, std::string text = {});
+  boost::asio::awaitable<boost::system::result<storage::ScramCredentials>> lookup_credentials(std::string user,
+                                                                                             std::string mechanism);
   boost::asio::awaitable<void> send_features();
   void open_stream_reply();
   void enqueue(std::string data);

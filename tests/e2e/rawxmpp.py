@@ -23,14 +23,16 @@ class Raw:
         self.sock.sendall(data)
 
     def read_until(self, pattern, timeout=10):
-        """Reads until `pattern` (a regex on bytes) matches; returns the match's text."""
+        """Reads until `pattern` (a regex on bytes) matches; returns everything read up to and
+        including the match."""
         deadline = time.time() + timeout
         rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern, re.S)
         while True:
             m = rx.search(self.buf)
             if m:
+                text = self.buf[:m.end()].decode()
                 self.buf = self.buf[m.end():]
-                return m.group(0).decode()
+                return text
             if time.time() > deadline:
                 raise AssertionError(f"timed out waiting for {pattern!r}; got {self.buf!r}")
             self.sock.settimeout(max(0.1, deadline - time.time()))

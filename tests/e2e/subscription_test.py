@@ -20,7 +20,7 @@ def scenario():
         req = bob.next_presence(lambda p: p["type"] == "subscribe")
         assert str(req["from"]) == "alice@localhost", req
         items = alice.roster_items()
-        assert items["bob@localhost"]["subscription"] == "none" and items["bob@localhost"]["pending_out"], items
+        assert items["bob@localhost"]["subscription"] == "none" and items["bob@localhost"]["ask"] == "subscribe", items
 
         bob.send_presence(pto="alice@localhost", ptype="subscribed")
         ok = alice.next_presence(lambda p: p["type"] == "subscribed")

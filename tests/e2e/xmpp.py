@@ -37,10 +37,10 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("session_start", self._on_start)
         self.add_event_handler("message", lambda m: self.messages.put_nowait(m))
         self.add_event_handler("presence", lambda p: self.presences.put_nowait(p))
-        self.add_event_handler("failed_auth", lambda *_: self.failed.set())
+        self.add_event_handler("failed_all_auth", lambda *_: self.failed.set())
         self.add_event_handler("disconnected", lambda *_: self.disconnected_event.set())
-        # Accept nothing automatically: the tests decide about subscriptions.
-        self.roster.auto_authorize = False
+        # Neither accept nor deny subscription requests: the tests decide (None = manual).
+        self.roster.auto_authorize = None
         self.roster.auto_subscribe = False
 
     async def _on_start(self, _):

@@ -70,7 +70,7 @@ TEST_CASE_TEMPLATE("concurrency: 200 coroutines store through a 4-thread worker 
         io,
         [&, i]() -> boost::asio::awaitable<void> {
           const std::string& user = users[static_cast<std::size_t>(i % user_count)];
-          pushed[static_cast<std::size_t>(i)] = co_await pool.run([&, i] {
+          auto job14 = [&, i] {
             if (async::on_io_thread()) {
               ++ran_on_io_thread;
             }
@@ -80,7 +80,8 @@ TEST_CASE_TEMPLATE("concurrency: 200 coroutines store through a 4-thread worker 
             }
             const auto stamp = Timestamp(std::chrono::microseconds(1700000000000000 + i));
             return testling->offline().push(user, "<message n='" + std::to_string(i) + "'/>", stamp, 1000);
-          });
+          };
+          pushed[static_cast<std::size_t>(i)] = co_await pool.run(std::move(job14));
           if (!async::on_io_thread()) {
             ++resumed_elsewhere;
           }
@@ -91,20 +92,23 @@ TEST_CASE_TEMPLATE("concurrency: 200 coroutines store through a 4-thread worker 
             item.jid = "contact" + std::to_string(i) + "@example.com";
             item.subscription = Subscription::both;
             item.groups = {"G" + std::to_string(i % 3)};
-            auto version = co_await pool.run([&] { return testling->roster().upsert_item(user, item); });
+            auto job15 = [&] { return testling->roster().upsert_item(user, item); };
+            auto version = co_await pool.run(std::move(job15));
             if (version) {
               versions[user].push_back(*version);
             }
           }
           if (i % 7 == 0) {
-            auto listed = co_await pool.run([&] { return testling->offline().list(user); });
-            auto roster = co_await pool.run([&] { return testling->roster().get_roster(user); });
+            auto job16 = [&] { return testling->offline().list(user); };
+            auto listed = co_await pool.run(std::move(job16));
+            auto job17 = [&] { return testling->roster().get_roster(user); };
+            auto roster = co_await pool.run(std::move(job17));
             if (!listed || !roster) {
               ++reads_failed;
             }
           }
         },
-        [&](std::exception_ptr error) {
+        [&](const std::exception_ptr& error) {
           if (error) {
             ++exceptions;
           }

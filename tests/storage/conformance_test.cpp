@@ -180,6 +180,10 @@ TEST_CASE_TEMPLATE("users: invalid arguments are refused before anything is stor
   CHECK(users.user_exists("alice").value() == false);
   CHECK(users.count_users().value() == 0);
   CHECK(users.list_users("", 0).error() == storage_errc::invalid_argument);
+  CHECK(users.user_exists("").value() == false);
+  CHECK(users.delete_user("").error() == storage_errc::invalid_argument);
+  CHECK(users.set_credentials("", {}).error() == storage_errc::invalid_argument);
+  CHECK(users.get_credentials("", "SCRAM-SHA-1").error() == storage_errc::invalid_argument);
 }
 
 TEST_CASE_TEMPLATE("users: unicode usernames are stored exactly as given", Backend, PARLEY_STORAGE_BACKENDS) {
@@ -221,8 +225,8 @@ TEST_CASE_TEMPLATE("users: list_users pages through every user in byte order", B
     names.push_back("user" + std::to_string(i));
     REQUIRE(users.create_user(names.back(), {}));
   }
-  names.push_back("Zed");           // upper case sorts before lower case
-  names.push_back("\xc3\xa9milie"); // a multi-byte name sorts after ASCII
+  names.emplace_back("Zed");           // upper case sorts before lower case
+  names.emplace_back("\xc3\xa9milie"); // a multi-byte name sorts after ASCII
   REQUIRE(users.create_user("Zed", {}));
   REQUIRE(users.create_user("\xc3\xa9milie", {}));
   std::sort(names.begin(), names.end());
@@ -537,6 +541,7 @@ TEST_CASE_TEMPLATE("offline: messages come back in arrival order, byte for byte"
       {"<message id='4'/>", at(0)},
   };
   std::vector<OfflineMessageId> ids;
+  ids.reserve(pushed.size());
   for (const auto& [stanza, timestamp] : pushed) {
     ids.push_back(offline.push("alice", stanza, timestamp, no_quota).value());
   }
@@ -571,6 +576,7 @@ TEST_CASE_TEMPLATE("offline: the quota is enforced exactly at its boundary", Bac
   REQUIRE(testling->users().create_user("bob", {}));
 
   std::vector<OfflineMessageId> ids;
+  ids.reserve(3);
   for (int i = 0; i < 3; ++i) {
     ids.push_back(offline.push("alice", "<message n='" + std::to_string(i) + "'/>", at(i), 3).value());
   }
@@ -605,6 +611,7 @@ TEST_CASE_TEMPLATE("offline: remove deletes up to and including the id", Backend
   REQUIRE(testling->users().create_user("bob", {}));
 
   std::vector<OfflineMessageId> ids;
+  ids.reserve(5);
   for (int i = 0; i < 5; ++i) {
     ids.push_back(offline.push("alice", "<message n='" + std::to_string(i) + "'/>", at(i), no_quota).value());
   }

@@ -23,7 +23,7 @@ std::string column_bytes(sqlite3_stmt* statement, int index, const void* data) {
   if (data == nullptr || size <= 0) {
     return {};
   }
-  return std::string(static_cast<const char*>(data), static_cast<std::size_t>(size));
+  return {static_cast<const char*>(data), static_cast<std::size_t>(size)};
 }
 
 } // namespace

@@ -115,11 +115,13 @@ TEST_CASE("SCRAM-PLUS checks the channel binding data") {
   CHECK(bad.error() == SaslFailure::not_authorized);
 }
 
-TEST_CASE("a client that says 'y' while -PLUS was advertised is refused (downgrade)") {
-  ScramServer testling(ScramHash::sha256, false, {{"tls-exporter", "x"}}, true);
-  auto r = testling.client_first("y,,n=user,r=abc");
+TEST_CASE("the 'y' flag is refused as a downgrade only when the caller says so") {
+  ScramServer strict(ScramHash::sha256, false, {{"tls-exporter", "x"}}, true);
+  auto r = strict.client_first("y,,n=user,r=abc");
   REQUIRE(r.has_error());
   CHECK(r.error() == SaslFailure::not_authorized);
+  ScramServer lenient(ScramHash::sha256, false, {{"tls-exporter", "x"}}, false);
+  CHECK(lenient.client_first("y,,n=user,r=abc").has_value());
 }
 
 TEST_CASE("PLAIN parsing and password verification") {
@@ -134,4 +136,12 @@ TEST_CASE("PLAIN parsing and password verification") {
   const auto secrets = derive_secrets(ScramHash::sha256, "secret", 4096);
   CHECK(verify_password(ScramHash::sha256, secrets, "secret"));
   CHECK_FALSE(verify_password(ScramHash::sha256, secrets, "Secret"));
+}
+
+TEST_CASE("an unoffered channel-binding type is refused without counting as a password failure") {
+  ScramServer testling(ScramHash::sha256, true, {{"tls-exporter", "x"}}, true);
+  auto r = testling.client_first("p=tls-unique,,n=user,r=abc");
+  REQUIRE(r.has_error());
+  CHECK(r.error() == SaslFailure::unsupported_channel_binding);
+  CHECK(wire_name(r.error()) == "not-authorized");
 }

@@ -13,8 +13,8 @@ TEST_CASE("every RFC 6120 §4.9.3 condition has its wire name") {
   CHECK(wire_name(stream_errc::see_other_host) == "see-other-host");
   CHECK(wire_name(stream_errc::unsupported_version) == "unsupported-version");
   int count = 0;
-  for (int i = static_cast<int>(stream_errc::bad_format);
-       i <= static_cast<int>(stream_errc::unsupported_version); ++i) {
+  for (int i = static_cast<int>(stream_errc::bad_format); i <= static_cast<int>(stream_errc::unsupported_version);
+       ++i) {
     const auto e = static_cast<stream_errc>(i);
     INFO(i);
     CHECK(stream_errc_from_wire(wire_name(e)) == e);

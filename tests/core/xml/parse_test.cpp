@@ -48,3 +48,19 @@ TEST_CASE("parse_element refuses anything but one element") {
   CHECK(error_of("<a>&ent;</a>") == stream_errc::restricted_xml);
   CHECK(error_of("<!-- c --><a/>") == stream_errc::restricted_xml);
 }
+
+TEST_CASE("parse_element takes back large output of serialize(); explicit limits still apply") {
+  Element m("message", std::string(ns::client));
+  m.set_attribute("id", std::string(50000, '\'')); // six bytes each once escaped
+  m.add_child(Element("body", std::string(ns::client))).add_text(std::string(300 * 1024, 'x'));
+  for (int i = 0; i < 100; ++i) {
+    m.set_attribute("a" + std::to_string(i), "v", "urn:a:" + std::to_string(i)); // 200 with declarations
+  }
+  const std::string xml = serialize(m, ns::client);
+  auto testling = parse_element(xml, ns::client);
+  REQUIRE(testling.has_value());
+  CHECK(*testling == m);
+  auto limited = parse_element(xml, ns::client, StreamParser::Limits{});
+  REQUIRE_FALSE(limited.has_value());
+  CHECK(limited.error() == stream_errc::policy_violation);
+}

@@ -17,7 +17,9 @@ using parley::core::xml::test::run;
 
 namespace {
 
-Element el(std::string name, std::string_view ns) { return Element(std::move(name), std::string(ns)); }
+Element el(std::string name, std::string_view ns) {
+  return Element(std::move(name), std::string(ns));
+}
 
 } // namespace
 
@@ -33,7 +35,10 @@ TEST_CASE("escaping of text and attribute values") {
 TEST_CASE("what XML cannot carry becomes U+FFFD; valid UTF-8 passes untouched") {
   const std::string fffd = "\xEF\xBF\xBD";
   std::string out;
-  escape_text(out, std::string("a\x01" "b\x1F" "c", 5));
+  escape_text(out, std::string("a\x01"
+                               "b\x1F"
+                               "c",
+                               5));
   CHECK(out == "a" + fffd + "b" + fffd + "c");
   out.clear();
   escape_text(out, std::string("\0", 1));
@@ -62,13 +67,11 @@ TEST_CASE("namespaces are declared only where they change") {
   item.add_child(el("group", ns::roster)).add_text("Friends");
   query.add_child(el("back", ns::client));
 
-  CHECK(serialize(iq, ns::client) ==
-        "<iq type='result' id='1'><query xmlns='jabber:iq:roster'><item jid='a@b'>"
-        "<group>Friends</group></item><back xmlns='jabber:client'/></query></iq>");
-  CHECK(serialize(iq) ==
-        "<iq xmlns='jabber:client' type='result' id='1'><query xmlns='jabber:iq:roster'>"
-        "<item jid='a@b'><group>Friends</group></item><back xmlns='jabber:client'/></query>"
-        "</iq>");
+  CHECK(serialize(iq, ns::client) == "<iq type='result' id='1'><query xmlns='jabber:iq:roster'><item jid='a@b'>"
+                                     "<group>Friends</group></item><back xmlns='jabber:client'/></query></iq>");
+  CHECK(serialize(iq) == "<iq xmlns='jabber:client' type='result' id='1'><query xmlns='jabber:iq:roster'>"
+                         "<item jid='a@b'><group>Friends</group></item><back xmlns='jabber:client'/></query>"
+                         "</iq>");
   // An element in no namespace under a default one must undeclare it.
   Element m = el("message", ns::client);
   m.add_child(Element("x"));
@@ -84,9 +87,8 @@ TEST_CASE("namespaced attributes: xml: predefined, others with a generated prefi
   p.set_attribute("c", "3", "urn:a");
   p.set_attribute("xmlns", "urn:bogus"); // a declaration stored as an attribute is skipped
   p.set_attribute("bogus", "urn:bogus", ns::xmlns);
-  CHECK(serialize(p, ns::client) ==
-        "<presence xml:lang='fr' xmlns:ns1='urn:a' ns1:a='1' xmlns:ns2='urn:b' ns2:b='2' "
-        "ns1:c='3'/>");
+  CHECK(serialize(p, ns::client) == "<presence xml:lang='fr' xmlns:ns1='urn:a' ns1:a='1' xmlns:ns2='urn:b' ns2:b='2' "
+                                    "ns1:c='3'/>");
   // An attribute in the element's own namespace still needs a prefix.
   Element x = el("x", "urn:a");
   x.set_attribute("a", "1", "urn:a");

@@ -29,19 +29,23 @@ Outcome run_all(std::string_view doc, StreamParser::Limits limits = {}) {
   return whole;
 }
 
-std::string stream(std::string_view body) { return std::string(c2s_header) + std::string(body); }
+std::string stream(std::string_view body) {
+  return std::string(c2s_header) + std::string(body);
+}
 
-boost::system::error_code errc(stream_errc e) { return make_error_code(e); }
+boost::system::error_code errc(stream_errc e) {
+  return make_error_code(e);
+}
 
 } // namespace
 
 TEST_CASE("a c2s session: header, stanzas and close, whatever the split") {
-  const std::string doc = stream(
-      "<message to='juliet@example.com' type='chat' id='m1'><body>Art thou not Romeo?</body></message>"
-      "\n  "
-      "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>"
-      "<presence xml:lang='fr'><show>away</show><status>Absente</status></presence>"
-      " </stream:stream>");
+  const std::string doc =
+      stream("<message to='juliet@example.com' type='chat' id='m1'><body>Art thou not Romeo?</body></message>"
+             "\n  "
+             "<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>"
+             "<presence xml:lang='fr'><show>away</show><status>Absente</status></presence>"
+             " </stream:stream>");
   const Outcome out = run_all(doc);
   CHECK_FALSE(out.error);
   REQUIRE(out.events.size() == 5);
@@ -118,9 +122,9 @@ TEST_CASE("the stream header is reported as soon as its start tag is complete") 
 
 TEST_CASE("namespace prefixes are resolved") {
   SUBCASE("default namespace inherited, redeclared and undeclared") {
-    const Outcome out = run_all(stream(
-        "<iq type='set' id='1'><query xmlns='jabber:iq:roster'><item jid='a@b'><group>G</group>"
-        "</item></query><x xmlns=''><y/></x></iq>"));
+    const Outcome out =
+        run_all(stream("<iq type='set' id='1'><query xmlns='jabber:iq:roster'><item jid='a@b'><group>G</group>"
+                       "</item></query><x xmlns=''><y/></x></iq>"));
     REQUIRE_FALSE(out.error);
     const Element& iq = out.elements.at(0);
     CHECK(iq.ns() == ns::client);
@@ -134,9 +138,9 @@ TEST_CASE("namespace prefixes are resolved") {
     CHECK(x->child("y", "") != nullptr);
   }
   SUBCASE("prefixed payload elements and attributes") {
-    const Outcome out = run_all(stream(
-        "<message><foo:x xmlns:foo='urn:example:foo' foo:a='1' b='2'><foo:y/><z/></foo:x>"
-        "</message>"));
+    const Outcome out =
+        run_all(stream("<message><foo:x xmlns:foo='urn:example:foo' foo:a='1' b='2'><foo:y/><z/></foo:x>"
+                       "</message>"));
     REQUIRE_FALSE(out.error);
     const Element* x = out.elements.at(0).child("x", "urn:example:foo");
     REQUIRE(x != nullptr);
@@ -147,11 +151,10 @@ TEST_CASE("namespace prefixes are resolved") {
     CHECK(x->child("z", ns::client) != nullptr); // unprefixed: the default namespace
   }
   SUBCASE("prefixes declared on the stream header (server dialback)") {
-    const Outcome out = run_all(
-        "<stream:stream xmlns='jabber:server' xmlns:db='jabber:server:dialback' "
-        "xmlns:stream='http://etherx.jabber.org/streams' to='a.example' from='b.example' "
-        "version='1.0'><db:result from='b.example' to='a.example'>key</db:result>"
-        "<stream:features/></stream:stream>");
+    const Outcome out = run_all("<stream:stream xmlns='jabber:server' xmlns:db='jabber:server:dialback' "
+                                "xmlns:stream='http://etherx.jabber.org/streams' to='a.example' from='b.example' "
+                                "version='1.0'><db:result from='b.example' to='a.example'>key</db:result>"
+                                "<stream:features/></stream:stream>");
     REQUIRE_FALSE(out.error);
     CHECK(out.events.at(0).header.content_ns() == ns::server);
     CHECK(out.events.at(0).header.namespace_for("db") == ns::dialback);
@@ -170,10 +173,9 @@ TEST_CASE("namespace prefixes are resolved") {
 }
 
 TEST_CASE("predefined entities and character references are decoded") {
-  const Outcome out = run_all(stream(
-      "<message id='x&amp;y&#38;z&#x26;w&lt;&gt;&apos;&quot;' title='&#38;#38;'>"
-      "<body>a &amp; b &lt; c &gt; d &apos; &quot; &#169; &#x1F600; &#38;</body>"
-      "<subject>line\r\nnext&#13;&#10;end</subject></message>"));
+  const Outcome out = run_all(stream("<message id='x&amp;y&#38;z&#x26;w&lt;&gt;&apos;&quot;' title='&#38;#38;'>"
+                                     "<body>a &amp; b &lt; c &gt; d &apos; &quot; &#169; &#x1F600; &#38;</body>"
+                                     "<subject>line\r\nnext&#13;&#10;end</subject></message>"));
   REQUIRE_FALSE(out.error);
   const Element& m = out.elements.at(0);
   CHECK(m.attribute("id") == "x&y&z&w<>'\"");
@@ -184,10 +186,9 @@ TEST_CASE("predefined entities and character references are decoded") {
 }
 
 TEST_CASE("text is kept exactly: whitespace, CDATA and multibyte UTF-8") {
-  const Outcome out = run_all(stream(
-      "<message><body>  two  spaces\t</body><body><![CDATA[<b>&amp;</b>]]></body>"
-      "<body>\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82 \xE4\xB8\x96\xE7\x95\x8C "
-      "\xF0\x9F\x8E\x89</body></message>"));
+  const Outcome out = run_all(stream("<message><body>  two  spaces\t</body><body><![CDATA[<b>&amp;</b>]]></body>"
+                                     "<body>\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82 \xE4\xB8\x96\xE7\x95\x8C "
+                                     "\xF0\x9F\x8E\x89</body></message>"));
   REQUIRE_FALSE(out.error);
   const auto bodies = out.elements.at(0).children("body", ns::client);
   auto it = bodies.begin();
@@ -225,46 +226,39 @@ TEST_CASE("restricted XML ends the stream (RFC 6120 §11.1)") {
     CHECK(out.elements.empty());
   }
   SUBCASE("XXE: an external entity is never loaded") {
-    const Outcome out = run_all(
-        "<?xml version='1.0'?><!DOCTYPE stream [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>"
-        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
-        "<message><body>&xxe;</body></message>");
+    const Outcome out = run_all("<?xml version='1.0'?><!DOCTYPE stream [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>"
+                                "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+                                "<message><body>&xxe;</body></message>");
     CHECK(out.error == errc(stream_errc::restricted_xml));
     CHECK(out.events.empty());
   }
   SUBCASE("XXE via an external DTD") {
-    const Outcome out = run_all(
-        "<?xml version='1.0'?><!DOCTYPE stream SYSTEM 'file:///etc/passwd'>"
-        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+    const Outcome out =
+        run_all("<?xml version='1.0'?><!DOCTYPE stream SYSTEM 'file:///etc/passwd'>"
+                "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
     CHECK(out.error == errc(stream_errc::restricted_xml));
     CHECK(out.events.empty());
   }
   SUBCASE("a DOCTYPE is refused as soon as it is seen, before its end arrives") {
     Outcome out;
     StreamParser testling(recording(out));
-    CHECK(testling.feed("<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>") ==
-          errc(stream_errc::restricted_xml));
+    CHECK(testling.feed("<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>") == errc(stream_errc::restricted_xml));
   }
   SUBCASE("undefined entity references: in text and in attribute values") {
-    CHECK(run_all(stream("<message><body>&foo;</body></message>")).error ==
-          errc(stream_errc::restricted_xml));
+    CHECK(run_all(stream("<message><body>&foo;</body></message>")).error == errc(stream_errc::restricted_xml));
     CHECK(run_all(stream("<message id='&foo;'/>")).error == errc(stream_errc::restricted_xml));
     CHECK(run_all(stream("<message>&xxe;</message>")).error == errc(stream_errc::restricted_xml));
   }
   SUBCASE("comments, before the stream, between stanzas and inside one") {
-    CHECK(run_all("<?xml version='1.0'?><!-- hi --><stream:stream/>").error ==
-          errc(stream_errc::restricted_xml));
-    CHECK(run_all(stream("<message/><!-- hi --><message/>")).error ==
-          errc(stream_errc::restricted_xml));
+    CHECK(run_all("<?xml version='1.0'?><!-- hi --><stream:stream/>").error == errc(stream_errc::restricted_xml));
+    CHECK(run_all(stream("<message/><!-- hi --><message/>")).error == errc(stream_errc::restricted_xml));
     const Outcome inside = run_all(stream("<message><!-- hi --></message>"));
     CHECK(inside.error == errc(stream_errc::restricted_xml));
     CHECK(inside.elements.empty());
   }
   SUBCASE("processing instructions other than the XML declaration") {
-    CHECK(run_all("<?xml version='1.0'?><?foo bar?><stream:stream/>").error ==
-          errc(stream_errc::restricted_xml));
-    CHECK(run_all(stream("<message><?foo bar?></message>")).error ==
-          errc(stream_errc::restricted_xml));
+    CHECK(run_all("<?xml version='1.0'?><?foo bar?><stream:stream/>").error == errc(stream_errc::restricted_xml));
+    CHECK(run_all(stream("<message><?foo bar?></message>")).error == errc(stream_errc::restricted_xml));
     CHECK(run_all(stream("<?xml version='1.0'?>")).error == errc(stream_errc::not_well_formed));
   }
 }
@@ -276,9 +270,9 @@ TEST_CASE("malformed XML is not-well-formed") {
            "<message a=1/>",
            "<message a='<'/>",
            "<message><body>a & b</body></message>",
-           "<message><body>\xC3\x28</body></message>",         // invalid UTF-8
-           "<message><body>\xED\xA0\x80</body></message>",     // UTF-8 surrogate
-           "<message><body>&#1;</body></message>",             // not an XML Char
+           "<message><body>\xC3\x28</body></message>",     // invalid UTF-8
+           "<message><body>\xED\xA0\x80</body></message>", // UTF-8 surrogate
+           "<message><body>&#1;</body></message>",         // not an XML Char
            "<message><body>\x01</body></message>",
            "<message id='\xFF'/>",
            "<1message/>",
@@ -288,8 +282,7 @@ TEST_CASE("malformed XML is not-well-formed") {
     INFO(std::string(body));
     // libxml2 waits for a ';' after '&' and for a '>' outside quotes before it looks at a
     // tag: the stanza that follows provides both.
-    CHECK(run_all(stream(std::string(body) + "<message id=';'/>")).error ==
-          errc(stream_errc::not_well_formed));
+    CHECK(run_all(stream(std::string(body) + "<message id=';'/>")).error == errc(stream_errc::not_well_formed));
   }
 }
 
@@ -306,18 +299,16 @@ TEST_CASE("after an error every feed returns the same error and reports nothing"
 TEST_CASE("the root element must be <stream:stream> in the streams namespace") {
   // RFC 6120 §4.9.3.10 invalid-namespace.
   CHECK(run_all("<stream xmlns='jabber:client'>").error == errc(stream_errc::invalid_namespace));
-  CHECK(run_all("<stream:stream xmlns='jabber:client' xmlns:stream='http://wrong.example.org/'>")
-            .error == errc(stream_errc::invalid_namespace));
-  CHECK(run_all("<html><body>GET / HTTP/1.1</body></html>").error ==
+  CHECK(run_all("<stream:stream xmlns='jabber:client' xmlns:stream='http://wrong.example.org/'>").error ==
         errc(stream_errc::invalid_namespace));
+  CHECK(run_all("<html><body>GET / HTTP/1.1</body></html>").error == errc(stream_errc::invalid_namespace));
   CHECK(run_all("<stream:features xmlns:stream='http://etherx.jabber.org/streams'>").error ==
         errc(stream_errc::invalid_namespace));
   // RFC 6120 §4.9.3.2 bad-namespace-prefix.
   CHECK(run_all("<foobar:stream xmlns='jabber:client' "
                 "xmlns:foobar='http://etherx.jabber.org/streams'>")
             .error == errc(stream_errc::bad_namespace_prefix));
-  CHECK(run_all("<stream xmlns='http://etherx.jabber.org/streams'>").error ==
-        errc(stream_errc::bad_namespace_prefix));
+  CHECK(run_all("<stream xmlns='http://etherx.jabber.org/streams'>").error == errc(stream_errc::bad_namespace_prefix));
   // Whatever the content namespace, the header is reported: the session judges it.
   const Outcome odd = run_all("<stream:stream xmlns='urn:other' "
                               "xmlns:stream='http://etherx.jabber.org/streams'>");
@@ -338,11 +329,19 @@ TEST_CASE("only UTF-8 is accepted (RFC 6120 §11.6)") {
     utf16 += '\0';
   }
   CHECK(run_all(utf16).error == errc(stream_errc::unsupported_encoding));
-  for (const char* decl : {"<?xml version='1.0' encoding='UTF-8'?>",
-                           "<?xml version=\"1.0\" encoding=\"utf-8\"?>", "\xEF\xBB\xBF"}) {
+  // UTF-16 without a byte order mark, UTF-32, UTF-16 big endian, EBCDIC (XML 1.0 Appendix F).
+  CHECK(run_all(utf16.substr(2)).error == errc(stream_errc::unsupported_encoding));
+  CHECK(run_all(std::string("\0\0\0<\0\0\0?", 8)).error == errc(stream_errc::unsupported_encoding));
+  CHECK(run_all(std::string("\xFE\xFF\0<\0?", 6)).error == errc(stream_errc::unsupported_encoding));
+  CHECK(run_all("\x4C\x6F\xA7\x94\x93\x40").error == errc(stream_errc::unsupported_encoding));
+  CHECK(run_all("<?xml version='1.0' encoding = \"Shift_JIS\"?><stream:stream>").error ==
+        errc(stream_errc::unsupported_encoding));
+  for (const char* decl : {"<?xml version='1.0' encoding='UTF-8'?>", "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+                           "<?xml version='1.0' encoding = 'UTF8' standalone='yes'?>",
+                           "\xEF\xBB\xBF<?xml version='1.0' encoding='UTF-8'?>", "\xEF\xBB\xBF", ""}) {
     INFO(decl);
     const Outcome ok = run_all(std::string(decl) + "<stream:stream xmlns='jabber:client' "
-                               "xmlns:stream='http://etherx.jabber.org/streams'><message/>");
+                                                   "xmlns:stream='http://etherx.jabber.org/streams'><message/>");
     CHECK_FALSE(ok.error);
     CHECK(ok.elements.size() == 1);
   }
@@ -441,10 +440,8 @@ TEST_CASE("limits: header size") {
   StreamParser::Limits limits;
   limits.max_header_bytes = 200;
   const std::string pad(200, 'x');
-  CHECK(run_all("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='" + pad +
-                    "'>",
-                limits)
-            .error == errc(stream_errc::policy_violation));
+  CHECK(run_all("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='" + pad + "'>", limits).error ==
+        errc(stream_errc::policy_violation));
   CHECK(run_all("<?xml version='1.0'?>" + std::string(300, ' ') +
                     "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>",
                 limits)
@@ -456,8 +453,7 @@ TEST_CASE("limits: nesting depth") {
   StreamParser::Limits limits;
   limits.max_depth = 3;
   CHECK_FALSE(run_all(stream("<a><b><c/></b></a>"), limits).error);
-  CHECK(run_all(stream("<a><b><c><d/></c></b></a>"), limits).error ==
-        errc(stream_errc::policy_violation));
+  CHECK(run_all(stream("<a><b><c><d/></c></b></a>"), limits).error == errc(stream_errc::policy_violation));
   // Deep nesting with the default limit, never completed.
   std::string deep;
   for (int i = 0; i < 100000; ++i) {
@@ -469,14 +465,37 @@ TEST_CASE("limits: nesting depth") {
 TEST_CASE("limits: attributes per element, namespace declarations included") {
   StreamParser::Limits limits;
   limits.max_attributes = 5; // the test header has 3 attributes and 2 declarations
-  CHECK_FALSE(
-      run_all(stream("<a xmlns='urn:a' xmlns:p='urn:p' b='1' p:c='2' e='4'/>"), limits).error);
-  CHECK(run_all(stream("<a xmlns='urn:a' xmlns:p='urn:p' b='1' p:c='2' d='3' e='4'/>"), limits)
-            .error == errc(stream_errc::policy_violation));
+  CHECK_FALSE(run_all(stream("<a xmlns='urn:a' xmlns:p='urn:p' b='1' p:c='2' e='4'/>"), limits).error);
+  CHECK(run_all(stream("<a xmlns='urn:a' xmlns:p='urn:p' b='1' p:c='2' d='3' e='4'/>"), limits).error ==
+        errc(stream_errc::policy_violation));
   CHECK(run_all("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/"
                 "streams' a='1' b='2' c='3' d='4'>",
                 limits)
             .error == errc(stream_errc::policy_violation));
+  // '=', '>' and quotes inside values, CDATA sections and comments are not attributes.
+  CHECK_FALSE(run_all(stream("<a b='x=y=z=w=v=u>\"' c=\"'='='='=\"/>"
+                             "<m><body><![CDATA[it's a='1' b=\"2\" c='3' d='4' e='5' f='6']]>"
+                             "</body></m><n x='1'/>"),
+                      limits)
+                  .error);
+  CHECK(run_all(stream("<m/><!-- a='1' b='2' c='3' d='4' e='5' f='6' --><m/>"), limits).error ==
+        errc(stream_errc::restricted_xml));
+}
+
+TEST_CASE("a start tag with very many attributes is refused before libxml2 parses it") {
+  // libxml2 2.9 checks attributes for duplicates in quadratic time: 30000 of them would cost
+  // about half a second of CPU.
+  std::string tag = "<message";
+  for (int i = 0; i < 30000; ++i) {
+    tag += " a" + std::to_string(i) + "=''";
+  }
+  StreamParser::Limits limits;
+  limits.max_stanza_bytes = 1024 * 1024;
+  // The tag is not even finished: libxml2 would still be waiting for its '>'.
+  const Outcome out = run(stream("<presence/>" + tag), 0, limits);
+  CHECK(out.error == errc(stream_errc::policy_violation));
+  CHECK(out.elements.size() == 1);
+  CHECK(run(stream("<presence/>" + tag), -9, limits) == out);
 }
 
 TEST_CASE("reset() from on_element after <starttls/> discards the rest of the chunk") {
@@ -562,15 +581,13 @@ TEST_CASE("many distinct names: the libxml2 context is recycled without visible 
   std::string body;
   for (int i = 0; i < 300; ++i) {
     const std::string n = std::to_string(i);
-    body += "<message id='" + n + "'><x" + n + " xmlns='urn:test:" + n + "' a" + n + "='v'>" +
-            "text " + n + "<p" + n + ":y xmlns:p" + n + "='urn:p:" + n + "'/></x" + n +
-            "></message>";
+    body += "<message id='" + n + "'><x" + n + " xmlns='urn:test:" + n + "' a" + n + "='v'>" + "text " + n + "<p" + n +
+            ":y xmlns:p" + n + "='urn:p:" + n + "'/></x" + n + "></message>";
     body += (i % 3 == 0) ? "\r\n" : (i % 3 == 1 ? " " : "");
   }
-  const std::string doc =
-      "<stream:stream xmlns='jabber:client' xmlns:db='jabber:server:dialback' "
-      "xmlns:stream='http://etherx.jabber.org/streams' xmlns:e='urn:a&amp;b'>" +
-      body + "<db:result/><e:x/></stream:stream>";
+  const std::string doc = "<stream:stream xmlns='jabber:client' xmlns:db='jabber:server:dialback' "
+                          "xmlns:stream='http://etherx.jabber.org/streams' xmlns:e='urn:a&amp;b'>" +
+                          body + "<db:result/><e:x/></stream:stream>";
   const Outcome reference = run(doc, 0);
   REQUIRE_FALSE(reference.error);
   REQUIRE(reference.elements.size() == 302);

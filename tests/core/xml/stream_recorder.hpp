@@ -17,7 +17,9 @@
 namespace parley::core::xml {
 
 /// For doctest's messages: an element prints as its XML.
-inline std::ostream& operator<<(std::ostream& os, const Element& e) { return os << serialize(e); }
+inline std::ostream& operator<<(std::ostream& os, const Element& e) {
+  return os << serialize(e);
+}
 
 } // namespace parley::core::xml
 
@@ -44,9 +46,7 @@ struct Outcome {
 /// Callbacks that append to `outcome`.
 inline StreamParser::Callbacks recording(Outcome& outcome) {
   StreamParser::Callbacks cb;
-  cb.on_open = [&outcome](StreamHeader h) {
-    outcome.events.push_back({Event::Kind::open, std::move(h), {}});
-  };
+  cb.on_open = [&outcome](StreamHeader h) { outcome.events.push_back({Event::Kind::open, std::move(h), {}}); };
   cb.on_element = [&outcome](Element e) {
     outcome.elements.push_back(e);
     outcome.events.push_back({Event::Kind::element, {}, std::move(e)});
