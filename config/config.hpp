@@ -37,6 +37,15 @@ struct C2sConfig {
   C2sTls tls = C2sTls::required;
   /// XEP-0368 direct TLS port; 0 disables it.
   std::uint16_t direct_tls_port = 0;
+  /// XEP-0198: how long a dropped session may be resumed; 0 turns resumption off.
+  std::uint32_t sm_resume_timeout_seconds = 300;
+  /// Open client connections allowed from one IP address.
+  std::uint32_t max_connections_per_ip = 100;
+  /// Failed authentications allowed from one IP address per minute; past it, new attempts
+  /// from that address are refused until the minute is over.
+  std::uint32_t max_auth_failures_per_ip = 10;
+  /// XEP-0077 in-band registration of new accounts (password changes are always allowed).
+  bool allow_registration = false;
 };
 
 struct HttpConfig {

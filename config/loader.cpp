@@ -492,6 +492,21 @@ public:
     return field;
   }
 
+  Field read_bool(std::string_view key, bool& out) {
+    Field field;
+    const toml::node* node = lookup(key, field);
+    if (node == nullptr) {
+      return field;
+    }
+    const auto* value = node->as_boolean();
+    if (value == nullptr) {
+      wrong_type(field, key, *node, "a boolean (true or false)");
+      return field;
+    }
+    out = value->get();
+    return field;
+  }
+
   /// A string that must be one of `names`; `chosen` receives its index.
   Field read_choice(std::string_view key, std::span<const std::string_view> names,
                     std::size_t& chosen) {
@@ -713,6 +728,11 @@ LoadResult Loader::load(const toml::table& root) {
   read_enum(c2s, "tls", c2s_tls, config.c2s.tls);
   const Field direct_tls_port = c2s.read_integer("direct_tls_port", config.c2s.direct_tls_port, 0,
                                                  65535, Section::Unit::count, "0 turns it off");
+  c2s.read_integer("sm_resume_timeout_seconds", config.c2s.sm_resume_timeout_seconds, 0, 86400,
+                   Section::Unit::count, "0 turns resumption off");
+  c2s.read_integer("max_connections_per_ip", config.c2s.max_connections_per_ip, 1, 1'000'000);
+  c2s.read_integer("max_auth_failures_per_ip", config.c2s.max_auth_failures_per_ip, 1, 1'000'000);
+  c2s.read_bool("allow_registration", config.c2s.allow_registration);
   c2s.finish();
 
   Section http(*this, "http", table("http"));

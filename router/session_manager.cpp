@@ -23,6 +23,26 @@ std::shared_ptr<Session> SessionManager::bind(const std::shared_ptr<Session>& se
   return nullptr;
 }
 
+bool SessionManager::replace(const Session& old, const std::shared_ptr<Session>& now) {
+  const auto& jid = now->jid();
+  std::lock_guard lock(mutex_);
+  auto it = by_bare_.find(std::string(jid.bare_string()));
+  if (it == by_bare_.end()) {
+    return false;
+  }
+  for (auto& e : it->second) {
+    if (e.resource == jid.resource()) {
+      auto current = e.session.lock();
+      if (current && current.get() != &old) {
+        return false;
+      }
+      e.session = now;
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<ResourceState> SessionManager::unbind(const Session& session) {
   const auto& jid = session.jid();
   std::lock_guard lock(mutex_);

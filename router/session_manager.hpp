@@ -33,6 +33,9 @@ public:
   /// Binds `session` under its full JID. A session already bound to the same full JID is
   /// returned so the caller can close it with <conflict/> (RFC 6120 §7.7.2.2: we replace).
   std::shared_ptr<Session> bind(const std::shared_ptr<Session>& session);
+  /// Puts `now` in the place of `old` (same full JID), keeping presence and interest:
+  /// XEP-0198 resumption moves a session to a new connection.
+  bool replace(const Session& old, const std::shared_ptr<Session>& now);
   /// Removes the entry if it still belongs to `session`. Returns the state it had.
   std::optional<ResourceState> unbind(const Session& session);
 

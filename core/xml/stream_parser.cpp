@@ -295,6 +295,13 @@ stream_errc condition_for(const xmlError& err) noexcept {
   case XML_ERR_INVALID_ENCODING: return stream_errc::unsupported_encoding;
   case XML_ERR_NO_MEMORY: return stream_errc::resource_constraint;
   case XML_ERR_NAME_TOO_LONG: return stream_errc::policy_violation;
+  case XML_ERR_INVALID_CHAR:
+    // libxml2 2.9 reports broken UTF-8 with the same code as a forbidden character; only the
+    // message tells them apart. RFC 6120 §4.9.3.22: violating UTF-8 is unsupported-encoding.
+    if (err.message != nullptr && std::strstr(err.message, "not proper UTF-8") != nullptr) {
+      return stream_errc::unsupported_encoding;
+    }
+    return stream_errc::not_well_formed;
   default:
     // XML 1.0 and Namespaces in XML violations alike (RFC 6120 §4.9.3.13).
     return stream_errc::not_well_formed;

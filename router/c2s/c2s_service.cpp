@@ -31,16 +31,81 @@ void C2sService::accept(boost::asio::ip::tcp::socket socket, bool direct_tls) {
   session->start();
 }
 
-void C2sService::forget(const ClientSession* /*session*/) {
-  // Expired entries are swept lazily in accept(); nothing to do per session.
+bool C2sService::admit(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  auto& n = connections_per_ip_[ip];
+  if (n >= config_.c2s.max_connections_per_ip) {
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void C2sService::release(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  auto it = connections_per_ip_.find(ip);
+  if (it != connections_per_ip_.end() && --it->second == 0) {
+    connections_per_ip_.erase(it);
+  }
+}
+
+bool C2sService::auth_allowed(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  auto it = auth_failures_.find(ip);
+  if (it == auth_failures_.end()) {
+    return true;
+  }
+  if (std::chrono::steady_clock::now() - it->second.start > std::chrono::minutes(1)) {
+    auth_failures_.erase(it);
+    return true;
+  }
+  return it->second.count < config_.c2s.max_auth_failures_per_ip;
+}
+
+void C2sService::auth_failed(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (auth_failures_.size() > 100000) {
+    // Bound the table under a distributed attack: forget the oldest windows.
+    std::erase_if(auth_failures_, [&](const auto& e) { return now - e.second.start > std::chrono::minutes(1); });
+  }
+  auto& w = auth_failures_[ip];
+  if (w.count == 0 || now - w.start > std::chrono::minutes(1)) {
+    w.start = now;
+    w.count = 0;
+  }
+  ++w.count;
+}
+
+void C2sService::register_resumable(const std::string& id, std::shared_ptr<ClientSession> session) {
+  std::lock_guard lock(mutex_);
+  resumable_[id] = std::move(session);
+}
+
+void C2sService::unregister_resumable(const std::string& id) {
+  std::shared_ptr<ClientSession> dropped;
+  std::lock_guard lock(mutex_);
+  auto it = resumable_.find(id);
+  if (it != resumable_.end()) {
+    dropped = std::move(it->second); // destroyed after the lock is released
+    resumable_.erase(it);
+  }
+}
+
+std::shared_ptr<ClientSession> C2sService::find_resumable(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = resumable_.find(id);
+  return it == resumable_.end() ? nullptr : it->second;
 }
 
 void C2sService::stop() {
   std::vector<std::weak_ptr<ClientSession>> open;
+  std::unordered_map<std::string, std::shared_ptr<ClientSession>> resumable;
   {
     std::lock_guard lock(mutex_);
     stopped_ = true;
     open.swap(sessions_);
+    resumable.swap(resumable_);
   }
   for (auto& weak : open) {
     if (auto s = weak.lock()) {

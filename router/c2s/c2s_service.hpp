@@ -7,7 +7,10 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <memory>
+#include <chrono>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace boost::asio::ssl {
@@ -40,7 +43,20 @@ public:
   const config::Config& config() const noexcept { return config_; }
   boost::asio::ssl::context& tls() noexcept { return *tls_; }
   Router& router() noexcept { return router_; }
-  void forget(const ClientSession* session);
+
+  /// Per-IP connection slots: `admit` takes one (false when the address is at its limit),
+  /// `release` gives it back. Any thread.
+  bool admit(const std::string& ip);
+  void release(const std::string& ip);
+  /// Per-IP authentication failures in the current minute. Any thread.
+  bool auth_allowed(const std::string& ip);
+  void auth_failed(const std::string& ip);
+
+  /// XEP-0198 resumable sessions by their SM id. The registry keeps a session alive while it
+  /// hibernates. Any thread.
+  void register_resumable(const std::string& id, std::shared_ptr<ClientSession> session);
+  void unregister_resumable(const std::string& id);
+  std::shared_ptr<ClientSession> find_resumable(const std::string& id);
 
 private:
   C2sService(boost::asio::io_context& io, const config::Config& config,
@@ -53,6 +69,13 @@ private:
   mutable std::mutex mutex_;
   std::vector<std::weak_ptr<ClientSession>> sessions_;
   bool stopped_ = false;
+  std::unordered_map<std::string, std::uint32_t> connections_per_ip_;
+  struct FailureWindow {
+    std::chrono::steady_clock::time_point start;
+    std::uint32_t count = 0;
+  };
+  std::unordered_map<std::string, FailureWindow> auth_failures_;
+  std::unordered_map<std::string, std::shared_ptr<ClientSession>> resumable_;
 };
 
 } // namespace parley::router::c2s

@@ -4,6 +4,7 @@
 #include "core/sasl/scram_server.hpp"
 #include "core/stanza/stanza_error.hpp"
 #include "core/xml/namespaces.hpp"
+#include "core/xml/parse.hpp"
 #include "core/xml/serializer.hpp"
 #include "core/xml/stream_parser.hpp"
 #include "router/c2s/c2s_service.hpp"
@@ -24,6 +25,7 @@
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <variant>
 
 namespace parley::router::c2s {
@@ -148,7 +150,13 @@ ClientSession::ClientSession(tcp::socket socket, C2sService& service, bool direc
     : socket_(std::move(socket)), service_holder_(service.shared_from_this()), service_(service), direct_tls_(direct_tls), write_wake_(socket_.get_executor()),
       auth_timer_(socket_.get_executor()) {}
 
-ClientSession::~ClientSession() { service_.forget(this); }
+ClientSession::~ClientSession() {
+  if (admitted_) {
+    service_.release(remote_ip_);
+  }
+}
+
+asio::any_io_executor ClientSession::executor() { return socket_.get_executor(); }
 
 void ClientSession::start() {
   asio::co_spawn(socket_.get_executor(), run(), asio::detached);
@@ -157,12 +165,19 @@ void ClientSession::start() {
 void ClientSession::deliver(Element stanza) {
   std::string data = core::xml::serialize(stanza, ns::client);
   asio::post(socket_.get_executor(), [self = shared_from_this(), data = std::move(data)]() mutable {
-    self->enqueue(std::move(data));
+    self->enqueue_stanza(std::move(data));
   });
 }
 
 void ClientSession::close(stream_errc reason) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), reason] { self->fail(reason); });
+  asio::post(socket_.get_executor(), [self = shared_from_this(), reason] {
+    if (self->state_ == State::hibernating) {
+      // Shutdown: a session waiting to be resumed ends now, its messages kept offline.
+      asio::co_spawn(self->socket_.get_executor(), self->resume_timeout(), asio::detached);
+      return;
+    }
+    self->fail(reason);
+  });
 }
 
 // ---- transport -----------------------------------------------------------------------------
@@ -199,6 +214,14 @@ asio::awaitable<bool> ClientSession::handshake() {
   co_return true;
 }
 
+void ClientSession::close_socket() {
+  boost::system::error_code ignored;
+  auto& lowest = tls_ ? tls_->next_layer() : socket_;
+  lowest.shutdown(tcp::socket::shutdown_both, ignored);
+  lowest.close(ignored);
+  write_wake_.cancel();
+}
+
 void ClientSession::shutdown_transport() {
   if (state_ == State::closed) {
     return;
@@ -225,12 +248,37 @@ void ClientSession::enqueue(std::string data) {
   write_wake_.cancel();
 }
 
+void ClientSession::enqueue_stanza(std::string data) {
+  if (sm_.enabled && (state_ == State::bound || state_ == State::hibernating)) {
+    // XEP-0198 §4: every stanza counts, and is kept until the client acknowledges it.
+    sm_.unacked_bytes += data.size();
+    sm_.unacked.push_back(data);
+    if (sm_.unacked_bytes > 4 * max_queued_bytes) {
+      if (state_ == State::hibernating) {
+        // Nobody will resume a session this far behind; end it and keep its messages.
+        asio::co_spawn(socket_.get_executor(), resume_timeout(), asio::detached);
+      } else {
+        fail(stream_errc::policy_violation, "too many unacknowledged stanzas");
+      }
+      return;
+    }
+  }
+  if (state_ != State::bound) {
+    return;
+  }
+  enqueue(std::move(data));
+  if (sm_.enabled && !sm_.r_pending && state_ == State::bound) {
+    sm_.r_pending = true;
+    enqueue("<r xmlns='urn:xmpp:sm:3'/>");
+  }
+}
+
 asio::awaitable<void> ClientSession::write_loop() {
   auto self = shared_from_this();
   write_loop_running_ = true;
   for (;;) {
     if (queue_.empty()) {
-      if (state_ == State::closing || state_ == State::closed) {
+      if (state_ != State::bound) {
         break;
       }
       write_wake_.expires_at(asio::steady_timer::time_point::max());
@@ -250,7 +298,9 @@ asio::awaitable<void> ClientSession::write_loop() {
     }
   }
   write_loop_running_ = false;
-  shutdown_transport();
+  if (state_ == State::bound || state_ == State::closing) {
+    shutdown_transport();
+  }
 }
 
 void ClientSession::fail(stream_errc reason, std::string_view text) {
@@ -276,6 +326,11 @@ void ClientSession::fail(stream_errc reason, std::string_view text) {
   out += "</stream:error></stream:stream>";
   close_reason_ = reason;
   spdlog::debug("c2s: stream error {} {}", core::xml::wire_name(reason), text);
+  if (state_ == State::bound) {
+    // Unbind now, not when the socket finally closes: nothing more may be routed here, and
+    // what the client never acknowledged goes elsewhere (another resource, offline storage).
+    asio::co_spawn(socket_.get_executor(), end_session(), asio::detached);
+  }
   if (write_loop_running_) {
     queue_ += out;
     state_ = State::closing;
@@ -347,6 +402,7 @@ asio::awaitable<void> ClientSession::send_features() {
     features.add_child(Element("session", std::string(ns::session)))
         .add_child(Element("optional", std::string(ns::session)));
     features.add_child(Element("ver", std::string(ns::roster_ver_feature)));
+    features.add_child(Element("sm", std::string(ns::sm)));
   }
   queue_ += "<stream:features>";
   for (const auto& child : features.children()) {
@@ -369,8 +425,19 @@ asio::awaitable<void> ClientSession::run() {
     }
   });
   negotiation_ = std::make_unique<Negotiation>();
+  {
+    boost::system::error_code ec;
+    const auto remote = socket_.remote_endpoint(ec);
+    remote_ip_ = ec ? std::string("unknown") : remote.address().to_string();
+  }
   if (direct_tls_ && !co_await handshake()) {
     shutdown_transport();
+    co_return;
+  }
+  admitted_ = service_.admit(remote_ip_);
+  if (!admitted_) {
+    spdlog::info("c2s: refusing a connection from {}: too many from that address", remote_ip_);
+    fail(stream_errc::policy_violation, "too many connections from your address");
     co_return;
   }
 
@@ -447,8 +514,29 @@ asio::awaitable<void> ClientSession::run() {
     }
   }
 
-  if (state_ == State::bound || (state_ == State::closing && jid_)) {
-    co_await service_.router().session_ended(self);
+  const auto resume_after = std::chrono::seconds(cfg.c2s.sm_resume_timeout_seconds);
+  if (state_ == State::bound && !peer_closed && sm_.resumable && resume_after.count() > 0) {
+    // XEP-0198 §5: the connection is gone but the session stays, collecting stanzas, until it
+    // is resumed or the timeout ends it.
+    state_ = State::hibernating;
+    close_socket();
+    resume_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), resume_after);
+    resume_timer_->async_wait([self](boost::system::error_code ec) {
+      if (!ec && self->state_ == State::hibernating) {
+        asio::co_spawn(self->socket_.get_executor(), self->resume_timeout(), asio::detached);
+      }
+    });
+    spdlog::debug("c2s: {} hibernates for {} s", jid_->full(), resume_after.count());
+    auth_timer_.cancel();
+    parser_.reset();
+    co_return;
+  }
+  if (state_ == State::resumed) {
+    parser_.reset();
+    co_return;
+  }
+  if (jid_ && !session_ended_) {
+    co_await end_session();
   }
   if (state_ == State::bound || state_ == State::authenticated || state_ == State::negotiating) {
     // The client closed its stream (or the connection); close ours.
@@ -470,6 +558,10 @@ asio::awaitable<void> ClientSession::run() {
 asio::awaitable<void> ClientSession::handle(Element element) {
   if (state_ == State::bound) {
     const std::string_view name = element.name();
+    if (element.ns() == ns::sm) {
+      co_await handle_sm(std::move(element));
+      co_return;
+    }
     if (element.ns() != ns::client || (name != "message" && name != "presence" && name != "iq")) {
       fail(stream_errc::unsupported_stanza_type);
       co_return;
@@ -483,6 +575,11 @@ asio::awaitable<void> ClientSession::handle(Element element) {
     }
     element.set_attribute("from", jid_->full());
     co_await service_.router().from_client(shared_from_this(), std::move(element));
+    // XEP-0198 §4: counted once handled, i.e. delivered, stored or answered; so an <a/> never
+    // covers a stanza that could still be lost.
+    if (sm_.enabled) {
+      ++sm_.h_in;
+    }
     co_return;
   }
   co_await handle_negotiation(std::move(element));
@@ -506,6 +603,15 @@ asio::awaitable<void> ClientSession::handle_negotiation(Element element) {
   }
   if (element.ns() == ns::sasl && state_ == State::negotiating) {
     co_await handle_sasl(std::move(element));
+    co_return;
+  }
+  if (state_ == State::authenticated && element.ns() == ns::sm) {
+    if (element.name() == "resume") {
+      co_await handle_resume(std::move(element));
+    } else {
+      co_await write_now("<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
+                         "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+    }
     co_return;
   }
   if (state_ == State::authenticated && element.ns() == ns::client && element.name() == "iq") {
@@ -541,6 +647,11 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
 
 
 
+  if (name == "auth" && !service_.auth_allowed(remote_ip_)) {
+    co_await write_now(sasl_failure(SaslFailure::temporary_auth_failure, "too many failed attempts; try later"));
+    fail(stream_errc::policy_violation, "too many failed authentication attempts from your address");
+    co_return;
+  }
   if (name == "auth") {
     const std::string mechanism(element.attribute("mechanism").value_or(""));
     neg.scram.reset();
@@ -656,6 +767,171 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
   spdlog::debug("c2s: {}@{} authenticated", username_, host);
 }
 
+// ---- stream management (XEP-0198) -------------------------------------------------------
+
+bool ClientSession::apply_ack(std::string_view h_text) {
+  std::uint32_t h = 0;
+  const auto [ptr, ec] = std::from_chars(h_text.data(), h_text.data() + h_text.size(), h);
+  if (ec != std::errc() || ptr != h_text.data() + h_text.size()) {
+    return false;
+  }
+  // Counters wrap at 2^32 (XEP-0198 §4).
+  const std::uint32_t newly = h - sm_.acked;
+  if (newly > sm_.unacked.size()) {
+    return false;
+  }
+  for (std::uint32_t i = 0; i < newly; ++i) {
+    sm_.unacked_bytes -= sm_.unacked.front().size();
+    sm_.unacked.pop_front();
+  }
+  sm_.acked = h;
+  return true;
+}
+
+asio::awaitable<void> ClientSession::handle_sm(Element element) {
+  const std::string_view name = element.name();
+  if (name == "r") {
+    enqueue("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(sm_.h_in) + "'/>");
+  } else if (name == "a") {
+    if (!apply_ack(element.attribute("h").value_or(""))) {
+      // XEP-0198 §4: acknowledging more than was sent is an error.
+      fail(stream_errc::undefined_condition, "<a/> acknowledges stanzas that were never sent");
+      co_return;
+    }
+    sm_.r_pending = false;
+    if (!sm_.unacked.empty()) {
+      sm_.r_pending = true;
+      enqueue("<r xmlns='urn:xmpp:sm:3'/>");
+    }
+  } else if (name == "enable") {
+    if (sm_.enabled) {
+      enqueue("<failed xmlns='urn:xmpp:sm:3'><unexpected-request "
+              "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+      co_return;
+    }
+    sm_.enabled = true;
+    const auto resume = element.attribute("resume").value_or("");
+    const auto timeout = service_.config().c2s.sm_resume_timeout_seconds;
+    std::string reply = "<enabled xmlns='urn:xmpp:sm:3'";
+    if ((resume == "true" || resume == "1") && timeout > 0) {
+      sm_.resumable = true;
+      sm_.id = random_id() + random_id();
+      service_.register_resumable(sm_.id, shared_from_this());
+      reply += " id='" + sm_.id + "' resume='true' max='" + std::to_string(timeout) + "'";
+    }
+    reply += "/>";
+    enqueue(std::move(reply));
+  } else {
+    fail(stream_errc::unsupported_stanza_type);
+  }
+}
+
+asio::awaitable<std::optional<ClientSession::Takeover>> ClientSession::surrender() {
+  auto self = shared_from_this();
+  if ((state_ != State::hibernating && state_ != State::bound) || !sm_.resumable || !jid_) {
+    co_return std::nullopt;
+  }
+  if (resume_timer_) {
+    resume_timer_->cancel();
+  }
+  const bool was_bound = state_ == State::bound;
+  state_ = State::resumed;
+  if (was_bound) {
+    // The client came back before we noticed that its old connection was gone.
+    close_socket();
+  }
+  service_.unregister_resumable(sm_.id);
+  Takeover out{*jid_, username_, std::move(sm_)};
+  sm_ = SmState{};
+  co_return out;
+}
+
+asio::awaitable<void> ClientSession::handle_resume(Element element) {
+  const std::string previd(element.attribute("previd").value_or(""));
+  auto failed = [] {
+    return std::string("<failed xmlns='urn:xmpp:sm:3'><item-not-found "
+                       "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>");
+  };
+  auto old = service_.find_resumable(previd);
+  if (!old || old.get() == this) {
+    co_await write_now(failed());
+    co_return;
+  }
+  auto surrender_old = old->surrender();
+  auto taken = co_await asio::co_spawn(old->executor(), std::move(surrender_old), asio::use_awaitable);
+  if (!taken) {
+    co_await write_now(failed());
+    co_return;
+  }
+  if (taken->username != username_ || taken->jid.domain() != stream_to_) {
+    // Not this user's session: give it back untouched is not possible once surrendered, so
+    // the other session ends; this is only reachable by guessing a 192-bit id.
+    co_await write_now(failed());
+    co_return;
+  }
+  jid_ = taken->jid;
+  sm_ = std::move(taken->sm);
+  if (!apply_ack(element.attribute("h").value_or(""))) {
+    fail(stream_errc::undefined_condition, "<resume/> acknowledges stanzas that were never sent");
+    co_return;
+  }
+  service_.router().sessions().replace(*old, shared_from_this());
+  service_.register_resumable(sm_.id, shared_from_this());
+  state_ = State::bound;
+  auth_timer_.cancel();
+  negotiation_.reset();
+  queue_ += "<resumed xmlns='urn:xmpp:sm:3' previd='" + sm_.id + "' h='" + std::to_string(sm_.h_in) + "'/>";
+  // XEP-0198 §5: send again what the client did not acknowledge.
+  for (const auto& stanza : sm_.unacked) {
+    queue_ += stanza;
+  }
+  sm_.r_pending = !sm_.unacked.empty();
+  if (sm_.r_pending) {
+    queue_ += "<r xmlns='urn:xmpp:sm:3'/>";
+  }
+  asio::co_spawn(socket_.get_executor(), write_loop(), asio::detached);
+  spdlog::info("c2s: {} resumed", jid_->full());
+}
+
+asio::awaitable<void> ClientSession::resume_timeout() {
+  auto self = shared_from_this();
+  if (state_ != State::hibernating) {
+    co_return;
+  }
+  spdlog::debug("c2s: {} was not resumed in time", jid_->full());
+  state_ = State::closed;
+  co_await end_session();
+}
+
+asio::awaitable<void> ClientSession::end_session() {
+  auto self = shared_from_this();
+  if (session_ended_ || !jid_) {
+    co_return;
+  }
+  session_ended_ = true;
+  if (sm_.resumable) {
+    service_.unregister_resumable(sm_.id);
+  }
+  co_await service_.router().session_ended(self);
+  // XEP-0198 §5 / RFC 6121 §8.5.3.2.1: what the client never acknowledged may not have
+  // arrived. Messages go back to the router for the now resourceless JID, which hands them to
+  // another resource or to offline storage; nothing is dropped.
+  auto unacked = std::move(sm_.unacked);
+  sm_ = SmState{};
+  for (const auto& data : unacked) {
+    auto stanza = core::xml::parse_element(data, ns::client);
+    if (!stanza || stanza->name() != "message") {
+      continue;
+    }
+    const auto type = stanza->attribute("type").value_or("normal");
+    if (type == "error" || type == "groupchat" || type == "headline") {
+      continue;
+    }
+    stanza->set_attribute("to", std::string(jid_->bare_string()));
+    co_await service_.router().route(std::move(*stanza));
+  }
+}
+
 // Member coroutines rather than coroutine lambdas: GCC 12 corrupts the by-value parameters
 // of lambda coroutines.
 asio::awaitable<void> ClientSession::sasl_refuse(SaslFailure failure, std::string text) {
@@ -665,6 +941,7 @@ asio::awaitable<void> ClientSession::sasl_refuse(SaslFailure failure, std::strin
   if (failure == SaslFailure::not_authorized) {
     // RFC 6120 §6.4.5 leaves the delay to us; it slows down password guessing.
     ++neg.failures;
+    service_.auth_failed(remote_ip_);
     asio::steady_timer delay(socket_.get_executor(), std::chrono::milliseconds(400 * neg.failures));
     co_await delay.async_wait(asio::as_tuple(asio::use_awaitable));
   }

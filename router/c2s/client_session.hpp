@@ -32,13 +32,37 @@ class C2sService;
 /// any thread; they post onto the strand. The coroutine frames own `self`.
 class ClientSession final : public Session, public std::enable_shared_from_this<ClientSession> {
 public:
-  enum class State { connecting, negotiating, authenticated, bound, closing, closed };
+  /// hibernating: the connection dropped and the session waits to be resumed (XEP-0198);
+  /// resumed: another connection took the session over, this object is finished.
+  enum class State { connecting, negotiating, authenticated, bound, hibernating, resumed, closing, closed };
+
+  /// XEP-0198 counters and the stanzas the client has not acknowledged yet.
+  struct SmState {
+    bool enabled = false;
+    bool resumable = false;
+    std::string id;
+    std::uint32_t h_in = 0;  ///< stanzas received from the client and handled
+    std::uint32_t acked = 0; ///< the client's last <a h=''/>
+    std::deque<std::string> unacked;
+    std::size_t unacked_bytes = 0;
+    bool r_pending = false;
+  };
+  struct Takeover {
+    core::jid::Jid jid;
+    std::string username;
+    SmState sm;
+  };
 
   static std::shared_ptr<ClientSession> create(boost::asio::ip::tcp::socket socket, C2sService& service,
                                                bool direct_tls);
   ~ClientSession() override;
 
   void start();
+
+  /// Hands this session over to a new connection that resumes it (XEP-0198 §5). Must run on
+  /// this session's strand (co_spawn on executor()). nullopt when it cannot be resumed.
+  boost::asio::awaitable<std::optional<Takeover>> surrender();
+  boost::asio::any_io_executor executor();
 
   const core::jid::Jid& jid() const noexcept override { return *jid_; }
   void deliver(core::xml::Element stanza) override;
@@ -64,6 +88,13 @@ private:
   boost::asio::awaitable<void> send_features();
   void open_stream_reply();
   void enqueue(std::string data);
+  void enqueue_stanza(std::string data);
+  boost::asio::awaitable<void> handle_sm(core::xml::Element element);
+  boost::asio::awaitable<void> handle_resume(core::xml::Element element);
+  bool apply_ack(std::string_view h);
+  boost::asio::awaitable<void> end_session();
+  boost::asio::awaitable<void> resume_timeout();
+  void close_socket();
   void fail(core::xml::stream_errc reason, std::string_view text = {});
   void shutdown_transport();
 
@@ -90,6 +121,11 @@ private:
   boost::asio::steady_timer write_wake_;
   boost::asio::steady_timer auth_timer_;
   std::optional<core::xml::stream_errc> close_reason_;
+  SmState sm_;
+  std::unique_ptr<boost::asio::steady_timer> resume_timer_;
+  std::string remote_ip_;
+  bool admitted_ = false;
+  bool session_ended_ = false;
   std::string close_text_;
 };
 

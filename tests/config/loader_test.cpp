@@ -60,6 +60,10 @@ void check_same(const Config& a, const Config& b) {
   CHECK(a.c2s.port == b.c2s.port);
   CHECK(a.c2s.tls == b.c2s.tls);
   CHECK(a.c2s.direct_tls_port == b.c2s.direct_tls_port);
+  CHECK(a.c2s.sm_resume_timeout_seconds == b.c2s.sm_resume_timeout_seconds);
+  CHECK(a.c2s.max_connections_per_ip == b.c2s.max_connections_per_ip);
+  CHECK(a.c2s.max_auth_failures_per_ip == b.c2s.max_auth_failures_per_ip);
+  CHECK(a.c2s.allow_registration == b.c2s.allow_registration);
   CHECK(a.http.address == b.http.address);
   CHECK(a.http.port == b.http.port);
   CHECK(a.http.max_body_bytes == b.http.max_body_bytes);
@@ -284,6 +288,9 @@ TEST_CASE("integers out of range name the range") {
       {"server", "io_threads", -1, 257, "0..256 (0 means one per core)"},
       {"c2s", "port", 0, 65536, "1..65535"},
       {"c2s", "direct_tls_port", -1, 65536, "0..65535 (0 turns it off)"},
+      {"c2s", "sm_resume_timeout_seconds", -1, 86401, "0..86400 (0 turns resumption off)"},
+      {"c2s", "max_connections_per_ip", 0, 1000001, "1..1000000"},
+      {"c2s", "max_auth_failures_per_ip", 0, 1000001, "1..1000000"},
       {"http", "port", 0, 65536, "1..65535"},
       {"http", "max_body_bytes", 1023, 1073741825, "1024..1073741824 (1 KiB..1 GiB)"},
       {"limits", "max_stanza_bytes", 4095, 67108865, "4096..67108864 (4 KiB..64 MiB)"},
@@ -624,4 +631,15 @@ TEST_CASE("control characters in values are escaped in messages") {
   check_error("[log]\nlevel = \"in\\u001bfo'\"\n", 2, 9,
               "[log] level: 'in\\x1bfo\\'' is not accepted; expected one of: trace, debug, info, "
               "warn, error, critical, off");
+}
+
+TEST_CASE("a boolean key refuses other types") {
+  const auto testling = parley::config::load_string("[c2s]\nallow_registration = \"yes\"\n", "b.toml");
+  REQUIRE(testling.errors.size() == 1);
+  CHECK(testling.errors[0].line == 2);
+  CHECK(testling.errors[0].column == 22);
+  CHECK(testling.errors[0].message.find("boolean") != std::string::npos);
+  const auto ok = parley::config::load_string("[c2s]\nallow_registration = true\n", "b.toml");
+  REQUIRE(ok.ok());
+  CHECK(ok.config->c2s.allow_registration);
 }

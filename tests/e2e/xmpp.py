@@ -107,3 +107,9 @@ class Client(slixmpp.ClientXMPP):
     def close(self):
         self.disconnect()
         run(self.disconnected_event.wait(), 10)
+
+
+def pump(seconds=0.3):
+    """Lets every slixmpp client send and receive for a while (their I/O runs only while the
+    asyncio loop does)."""
+    run(asyncio.sleep(seconds), seconds + 5)

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Benchmarks parleyd with parley-loadgen: logins/s, message throughput and latency, memory
+# per idle connection, and server CPU time per operation. See bench/README.md.
+#
+# Builds (Release) if needed, starts a private parleyd on free ports with a temporary data
+# directory, creates the users, runs the scenarios and writes a markdown report to
+# bench/results/parley-<date>.md (JSON of each scenario beside it). Takes about 2 minutes
+# with the defaults. Every size can be overridden from the environment:
+#
+#   LOGIN_USERS=200 LOGIN_ROUNDS=5   login scenario: connections per round, measured rounds
+#   MSG_PAIRS=100                    messages scenario: 2*MSG_PAIRS connections
+#   RATES=1000,2000,4000             offered messages/s per step (plaintext)
+#   TLS_RATES=2000                   steps of the STARTTLS messages run ("" skips it)
+#   DURATION=5 WARMUP=2              measured and warm-up seconds per step
+#   IDLE_CONNS=1000 HOLD=5           idle scenario size and hold time
+#   SCENARIOS="login messages idle"  which scenarios to run
+#   IO_THREADS=1                     parleyd [server] io_threads
+#   SERVER_CPU=1 LOADGEN_CPU=0       cores for taskset
+#   RESULTS_DIR=bench/results        where the report goes
+#   BUILD_DIR=build-bench SKIP_BUILD=1 KEEP=1 (keep the temporary directory)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
+LOGIN_USERS=${LOGIN_USERS:-200}
+LOGIN_ROUNDS=${LOGIN_ROUNDS:-5}
+MSG_PAIRS=${MSG_PAIRS:-100}
+RATES=${RATES:-1000,2000,4000}
+TLS_RATES=${TLS_RATES-2000}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-2}
+IDLE_CONNS=${IDLE_CONNS:-1000}
+HOLD=${HOLD:-5}
+SCENARIOS=${SCENARIOS:-login messages idle}
+IO_THREADS=${IO_THREADS:-1}
+SERVER_CPU=${SERVER_CPU:-1}
+LOADGEN_CPU=${LOADGEN_CPU:-0}
+PASSWORD=${PASSWORD:-bench-secret}
+PREFIX=${PREFIX:-bench}
+USER_JOBS=${USER_JOBS:-4}
+
+log() { printf '[run_parley] %s\n' "$*" >&2; }
+
+# ---- build -----------------------------------------------------------------------------------
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
+    log "configuring $BUILD_DIR (Release)"
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPARLEY_TESTS=OFF >/dev/null
+  fi
+  log "building parleyd, parleyctl, parley-loadgen (incremental)"
+  cmake --build "$BUILD_DIR" -j2 --target parleyd parleyctl parley-loadgen >/dev/null
+fi
+PARLEYD=$BUILD_DIR/parleyd
+PARLEYCTL=$BUILD_DIR/parleyctl
+LOADGEN=$BUILD_DIR/parley-loadgen
+for bin in "$PARLEYD" "$PARLEYCTL" "$LOADGEN"; do
+  [[ -x "$bin" ]] || { log "missing $bin"; exit 2; }
+done
+
+# ---- private server --------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/parley-bench.XXXXXX)
+SERVER_PID=""
+stop_server() {
+  if [[ -n "$SERVER_PID" ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+cleanup() {
+  stop_server
+  if [[ "${KEEP:-0}" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+C2S_PORT=$(free_port)
+HTTP_PORT=$(free_port)
+while [[ "$HTTP_PORT" == "$C2S_PORT" ]]; do HTTP_PORT=$(free_port); done
+
+write_config() { # $1: extra [c2s] lines
+  cat >"$WORK/parley.toml" <<EOF
+[server]
+hosts = ["localhost"]
+data_dir = "$WORK/data"
+io_threads = $IO_THREADS
+
+[log]
+level = "warn"
+
+[c2s]
+port = $C2S_PORT
+tls = "optional"
+$1
+
+[http]
+port = $HTTP_PORT
+EOF
+}
+# Newer parleyd versions limit connections and failed logins per IP; everything here comes
+# from 127.0.0.1, so lift the limits where the server knows them.
+write_config $'max_connections_per_ip = 1000000\nmax_auth_failures_per_ip = 1000000'
+if ! "$PARLEYCTL" check-config "$WORK/parley.toml" >/dev/null 2>&1; then
+  write_config ""
+  "$PARLEYCTL" check-config "$WORK/parley.toml" >/dev/null
+fi
+
+start_server() {
+  ulimit -n "$(ulimit -Hn)"
+  taskset -c "$SERVER_CPU" "$PARLEYD" --config "$WORK/parley.toml" >>"$WORK/parleyd.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$C2S_PORT") 2>/dev/null; then return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { log "parleyd exited:"; tail -20 "$WORK/parleyd.log" >&2; exit 2; }
+    sleep 0.05
+  done
+  log "parleyd does not listen on $C2S_PORT"; exit 2
+}
+
+wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
+# ---- users -----------------------------------------------------------------------------------
+USERS=0
+if wants login && (( LOGIN_USERS > USERS )); then USERS=$LOGIN_USERS; fi
+if wants messages && (( 2 * MSG_PAIRS > USERS )); then USERS=$((2 * MSG_PAIRS)); fi
+if wants idle && (( IDLE_CONNS > USERS )); then USERS=$IDLE_CONNS; fi
+log "creating $USERS users with parleyctl ($USER_JOBS in parallel)"
+user_start=$EPOCHREALTIME
+seq 0 $((USERS - 1)) | xargs -P "$USER_JOBS" -I{} \
+  "$PARLEYCTL" --config "$WORK/parley.toml" user add "$PREFIX{}" --password "$PASSWORD" >/dev/null 2>>"$WORK/parleyctl.log"
+user_seconds=$(awk -v a="$user_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+log "created $USERS users in ${user_seconds} s"
+
+# ---- report ----------------------------------------------------------------------------------
+STAMP=$(date +%Y-%m-%d-%H%M)
+RESULTS=${RESULTS_DIR:-$ROOT/bench/results}
+mkdir -p "$RESULTS/parley-$STAMP"
+MD=$RESULTS/parley-$STAMP.md
+JSON_DIR=$RESULTS/parley-$STAMP
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then COMMIT="$COMMIT (with uncommitted changes)"; fi
+{
+  echo "# parleyd benchmark, $(date '+%Y-%m-%d %H:%M')"
+  echo
+  echo "- commit $COMMIT, Release build, parleyd io_threads=$IO_THREADS pinned to CPU $SERVER_CPU, parley-loadgen pinned to CPU $LOADGEN_CPU"
+  echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
+  echo "- $USERS users created with parleyctl in ${user_seconds} s ($USER_JOBS in parallel)"
+  echo "- loopback, SQLite storage; CPU figures are utime+stime of parleyd from /proc; steal is machine-wide"
+} >"$MD"
+
+FAILED=0
+loadgen() { # $1: name, then loadgen flags
+  local name=$1; shift
+  log "scenario $name"
+  taskset -c "$LOADGEN_CPU" "$LOADGEN" --port "$C2S_PORT" --domain localhost --user-prefix "$PREFIX" \
+    --password "$PASSWORD" --label parleyd --server-pid "$SERVER_PID" --json "$JSON_DIR/$name.json" \
+    --markdown "$MD" "$@" || { log "scenario $name reported failures (exit $?)"; FAILED=1; }
+}
+
+ulimit -n "$(ulimit -Hn)"
+start_server
+if wants login; then
+  loadgen login-plain --scenario login --users "$LOGIN_USERS" --rounds "$LOGIN_ROUNDS"
+  loadgen login-tls --scenario login --users "$LOGIN_USERS" --rounds "$LOGIN_ROUNDS" --tls
+  # PLAIN makes the server run PBKDF2 on every login, SCRAM does not: the difference shows.
+  loadgen login-tls-plain --scenario login --users "$LOGIN_USERS" --rounds "$LOGIN_ROUNDS" --tls --mech PLAIN
+fi
+if wants messages; then
+  loadgen messages-plain --scenario messages --users $((2 * MSG_PAIRS)) --rates "$RATES" \
+    --duration "$DURATION" --warmup "$WARMUP"
+  if [[ -n "$TLS_RATES" ]]; then
+    loadgen messages-tls --scenario messages --users $((2 * MSG_PAIRS)) --rates "$TLS_RATES" \
+      --duration "$DURATION" --warmup "$WARMUP" --tls
+  fi
+fi
+if wants idle; then
+  # Memory per idle connection is read on a fresh server each time: memory freed by earlier
+  # scenarios stays in the allocator and would hide the cost of new connections.
+  stop_server
+  start_server
+  loadgen idle-plain --scenario idle --users "$IDLE_CONNS" --hold "$HOLD" --concurrency 200
+  stop_server
+  start_server
+  loadgen idle-tls --scenario idle --users "$IDLE_CONNS" --hold "$HOLD" --concurrency 200 --tls
+fi
+stop_server
+
+if grep -qiE 'error|critical|assert' "$WORK/parleyd.log"; then
+  { echo; echo "parleyd logged errors:"; echo '```'; grep -iE 'error|critical|assert' "$WORK/parleyd.log" | head -20; echo '```'; } >>"$MD"
+fi
+log "report: $MD"
+cat "$MD"
+exit $FAILED
