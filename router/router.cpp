@@ -100,6 +100,7 @@ Element presence(std::string_view from, std::string_view to, std::string_view ty
 } // namespace
 
 struct Router::Impl {
+  explicit Impl(Router& router) : r(router) {}
   Router& r;
 
   /// Inside coroutines, closures are named before they go into a co_await expression: GCC 12
@@ -828,12 +829,12 @@ bool Router::is_local_host(std::string_view domain) const noexcept {
 }
 
 asio::awaitable<void> Router::from_client(std::shared_ptr<Session> sender, Element stanza) {
-  Impl impl{*this};
+  Impl impl(*this);
   co_await impl.from_client(std::move(sender), std::move(stanza));
 }
 
 asio::awaitable<void> Router::route(Element stanza) {
-  Impl impl{*this};
+  Impl impl(*this);
   auto to = Jid::parse(stanza.attribute("to").value_or(""));
   if (!to) {
     co_return;
@@ -845,7 +846,7 @@ asio::awaitable<void> Router::session_ended(std::shared_ptr<Session> session) {
   auto state = sessions_.unbind(*session);
   if (state && state->available) {
     // RFC 6121 §4.5.2: the server broadcasts unavailable presence on the user's behalf.
-    Impl impl{*this};
+    Impl impl(*this);
     Element p("presence", std::string(ns::client));
     p.set_attribute("from", std::string(session->jid().full()));
     p.set_attribute("type", "unavailable");

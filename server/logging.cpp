@@ -24,7 +24,7 @@ public:
     const std::time_t t = static_cast<std::time_t>(secs.count());
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char stamp[40];
+    char stamp[96];
     std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long>(micros));
     const auto level = spdlog::level::to_string_view(msg.level);

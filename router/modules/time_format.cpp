@@ -11,7 +11,7 @@ std::string format_timestamp(std::chrono::sys_time<std::chrono::microseconds> t)
   const std::time_t tt = static_cast<std::time_t>(secs.time_since_epoch().count());
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
   return buf;
