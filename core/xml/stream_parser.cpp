@@ -295,13 +295,6 @@ stream_errc condition_for(const xmlError& err) noexcept {
   case XML_ERR_INVALID_ENCODING: return stream_errc::unsupported_encoding;
   case XML_ERR_NO_MEMORY: return stream_errc::resource_constraint;
   case XML_ERR_NAME_TOO_LONG: return stream_errc::policy_violation;
-  case XML_ERR_INVALID_CHAR:
-    // libxml2 2.9 reports broken UTF-8 with the same code as a forbidden character; only the
-    // message tells them apart. RFC 6120 §4.9.3.22: violating UTF-8 is unsupported-encoding.
-    if (err.message != nullptr && std::strstr(err.message, "not proper UTF-8") != nullptr) {
-      return stream_errc::unsupported_encoding;
-    }
-    return stream_errc::not_well_formed;
   default:
     // XML 1.0 and Namespaces in XML violations alike (RFC 6120 §4.9.3.13).
     return stream_errc::not_well_formed;
@@ -354,6 +347,62 @@ struct StreamParser::Impl {
   StreamHeader scope_header;           // namespace declarations of the stream element
   AttributeCounter attribute_counter;
   bool encoding_checked = false; // the stream's first bytes have been checked for UTF-8
+  // RFC 3629 validation across chunk boundaries: continuation bytes still expected, and the
+  // range the next one must fall in (narrower after E0, ED, F0 and F4).
+  unsigned utf8_need = 0;
+  unsigned char utf8_lo = 0x80;
+  unsigned char utf8_hi = 0xBF;
+
+  /// RFC 6120 §4.9.3.22: bytes that break the rules of UTF-8 are <unsupported-encoding/>.
+  /// libxml2 2.9 reports them as a plain invalid character, hence this check of our own.
+  /// The offset of the first byte that breaks UTF-8, or npos.
+  std::size_t first_invalid_utf8(std::string_view bytes) noexcept {
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      const auto c = static_cast<unsigned char>(bytes[i]);
+      if (utf8_need > 0) {
+        if (c < utf8_lo || c > utf8_hi) {
+          return i;
+        }
+        --utf8_need;
+        utf8_lo = 0x80;
+        utf8_hi = 0xBF;
+        continue;
+      }
+      if (c < 0x80) {
+        continue;
+      }
+      if (c >= 0xC2 && c <= 0xDF) {
+        utf8_need = 1;
+      } else if (c >= 0xE0 && c <= 0xEF) {
+        utf8_need = 2;
+        if (c == 0xE0) utf8_lo = 0xA0;
+        if (c == 0xED) utf8_hi = 0x9F; // no surrogates
+      } else if (c >= 0xF0 && c <= 0xF4) {
+        utf8_need = 3;
+        if (c == 0xF0) utf8_lo = 0x90;
+        if (c == 0xF4) utf8_hi = 0x8F; // nothing past U+10FFFF
+      } else {
+        return i; // C0, C1, F5..FF, or a stray continuation byte
+      }
+    }
+    return std::string_view::npos;
+  }
+
+  /// Parses the valid part of `bytes` and fails at the first byte that breaks UTF-8, so that
+  /// the outcome does not depend on how the input was split.
+  bool process_checked(std::string_view bytes) {
+    const std::size_t bad = first_invalid_utf8(bytes);
+    if (bad == std::string_view::npos) {
+      return process(bytes);
+    }
+    if (bad > 0 && !process(bytes.substr(0, bad))) {
+      return false;
+    }
+    if (state != State::failed && state != State::closed) {
+      fail(stream_errc::unsupported_encoding, false);
+    }
+    return false;
+  }
   std::string prolog;            // first bytes held back until then
   std::string recycle_tail;      // unparsed bytes carried over to a fresh context
 
@@ -435,6 +484,9 @@ struct StreamParser::Impl {
     scope_header = StreamHeader();
     attribute_counter = AttributeCounter();
     encoding_checked = false;
+    utf8_need = 0;
+    utf8_lo = 0x80;
+    utf8_hi = 0xBF;
     prolog.clear();
     if (!create_context()) {
       fail_without_context(stream_errc::resource_constraint);
@@ -640,13 +692,13 @@ struct StreamParser::Impl {
         encoding_checked = true;
         const std::string first = std::move(prolog);
         prolog.clear();
-        go_on = process(first);
+        go_on = process_checked(first);
         break;
       }
       }
     }
     if (go_on) {
-      process(bytes);
+      process_checked(bytes);
     }
     in_feed = false;
     if (callback_exception != nullptr) {

@@ -270,11 +270,8 @@ TEST_CASE("malformed XML is not-well-formed") {
            "<message a=1/>",
            "<message a='<'/>",
            "<message><body>a & b</body></message>",
-           "<message><body>\xC3\x28</body></message>",     // invalid UTF-8
-           "<message><body>\xED\xA0\x80</body></message>", // UTF-8 surrogate
            "<message><body>&#1;</body></message>",         // not an XML Char
            "<message><body>\x01</body></message>",
-           "<message id='\xFF'/>",
            "<1message/>",
            "<message/></stream:stream2>",
            "<message>]]></message>",
@@ -284,6 +281,24 @@ TEST_CASE("malformed XML is not-well-formed") {
     // tag: the stanza that follows provides both.
     CHECK(run_all(stream(std::string(body) + "<message id=';'/>")).error == errc(stream_errc::not_well_formed));
   }
+}
+
+TEST_CASE("bytes that break UTF-8 are unsupported-encoding, split anywhere") {
+  // RFC 6120 §4.9.3.22
+  for (const char* body : {
+           "<message><body>\xC3\x28</body></message>",     // truncated sequence
+           "<message><body>\xED\xA0\x80</body></message>", // surrogate
+           "<message><body>\xC0\xAF</body></message>",     // overlong
+           "<message><body>\xF4\x90\x80\x80</body></message>", // past U+10FFFF
+           "<message id='\xFF'/>",
+           "<message><body>\x80</body></message>",         // stray continuation byte
+       }) {
+    INFO(std::string(body));
+    CHECK(run_all(stream(std::string(body) + "<message id=';'/>")).error ==
+          errc(stream_errc::unsupported_encoding));
+  }
+  // Valid multi-byte text split inside its sequences is fine.
+  CHECK_FALSE(run_all(stream("<message><body>h\xC3\xA9llo \xF0\x9F\x98\x80 \xE2\x9C\x93</body></message>")).error);
 }
 
 TEST_CASE("after an error every feed returns the same error and reports nothing") {
