@@ -5,6 +5,7 @@
 #include "core/xml/namespaces.hpp"
 #include "core/xml/parse.hpp"
 #include "core/xml/serializer.hpp"
+#include "router/modules/registration.hpp"
 #include "router/modules/time_format.hpp"
 #include "storage/storage.hpp"
 #include "storage/storage_errc.hpp"
@@ -688,6 +689,8 @@ struct Router::Impl {
     const std::string_view pns = payload->ns();
     if (pns == ns::roster && payload->name() == "query" && to_self) {
       co_await roster_iq(sender, iq, *payload);
+    } else if (pns == ns::register_ && payload->name() == "query") {
+      co_await register_iq(sender, iq, *payload);
     } else if (pns == ns::session && type == "set") {
       deliver(sender, core::stanza::make_result(iq)); // RFC 3921 §3, kept for old clients
     } else if (pns == ns::ping && type == "get") {
@@ -713,7 +716,7 @@ struct Router::Impl {
       } else {
         identity("server", "im", "Parley");
         features = {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster_ver_feature,
-                    ns::msgoffline};
+                    ns::msgoffline, ns::register_};
       }
       for (auto f : features) {
         query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
@@ -733,6 +736,58 @@ struct Router::Impl {
       // RFC 6120 §8.4: an iq nobody understands gets service-unavailable.
       reply_error(sender, iq, stanza_errc::service_unavailable);
     }
+  }
+
+  // ---- XEP-0077 for a logged-in user: password change and cancellation ----------------------
+
+  asio::awaitable<void> register_iq(std::shared_ptr<Session> sender, Element iq, const Element& query) {
+    const std::string user(sender->jid().local());
+    if (type_of(iq) == "get") {
+      auto result = core::stanza::make_result(iq);
+      result.add_child(modules::registration_form(user));
+      deliver(sender, std::move(result));
+      co_return;
+    }
+    const auto submission = modules::read_submission(query);
+    if (submission.remove) {
+      auto job = [this, user] { return db().users().delete_user(user); };
+      auto removed = co_await blocking(std::move(job));
+      if (!removed) {
+        reply_error(sender, iq, stanza_errc::internal_server_error);
+        co_return;
+      }
+      spdlog::info("register: {} cancelled their account", user);
+      deliver(sender, core::stanza::make_result(iq));
+      // XEP-0077 §3.2: the account is gone, so is the right to this stream.
+      sender->close(core::xml::stream_errc::not_authorized);
+      co_return;
+    }
+    if (!submission.username.empty()) {
+      auto named = Jid::make(submission.username, sender->jid().domain());
+      if (!named || named->local() != sender->jid().local()) {
+        reply_error(sender, iq, stanza_errc::not_allowed, "you can only change your own password");
+        co_return;
+      }
+    }
+    if (submission.password.empty()) {
+      reply_error(sender, iq, stanza_errc::not_acceptable, "a new password is required");
+      co_return;
+    }
+    const std::string password = submission.password;
+    auto derive = [password] { return modules::make_credentials(password); };
+    auto creds = co_await blocking(std::move(derive));
+    if (!creds) {
+      reply_error(sender, iq, stanza_errc::not_acceptable, creds.error().message);
+      co_return;
+    }
+    auto job = [this, user, c = std::move(*creds)] { return db().users().set_credentials(user, c); };
+    auto changed = co_await blocking(std::move(job));
+    if (!changed) {
+      reply_error(sender, iq, stanza_errc::internal_server_error);
+      co_return;
+    }
+    spdlog::info("register: {} changed their password", user);
+    deliver(sender, core::stanza::make_result(iq));
   }
 
   // ---- entry point ----------------------------------------------------------------------

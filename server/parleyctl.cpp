@@ -4,7 +4,7 @@
 
 #include "config/loader.hpp"
 #include "core/jid/jid.hpp"
-#include "core/sasl/scram_credentials.hpp"
+#include "router/modules/registration.hpp"
 #include "storage/sqlite/open.hpp"
 
 #include <filesystem>
@@ -50,18 +50,12 @@ std::optional<parley::core::jid::Jid> user_jid(const Config& config, const std::
 }
 
 std::optional<std::vector<parley::storage::ScramCredentials>> credentials_for(const std::string& password) {
-  auto prepared = parley::core::sasl::saslprep(password);
-  if (!prepared) {
-    std::cerr << "parleyctl: " << prepared.error().message << '\n';
+  auto creds = parley::router::modules::make_credentials(password);
+  if (!creds) {
+    std::cerr << "parleyctl: " << creds.error().message << '\n';
     return std::nullopt;
   }
-  std::vector<parley::storage::ScramCredentials> out;
-  for (auto hash : {parley::core::sasl::ScramHash::sha1, parley::core::sasl::ScramHash::sha256}) {
-    auto secrets = parley::core::sasl::derive_secrets(hash, *prepared, parley::core::sasl::default_iterations);
-    out.push_back({std::string(parley::core::sasl::mechanism_name(hash)), secrets.salt, secrets.iterations,
-                   secrets.stored_key, secrets.server_key});
-  }
-  return out;
+  return std::move(*creds);
 }
 
 std::optional<std::string> read_password(const std::vector<std::string>& args, std::size_t from) {

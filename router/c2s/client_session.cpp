@@ -5,6 +5,7 @@
 #include "core/stanza/stanza_error.hpp"
 #include "core/xml/namespaces.hpp"
 #include "core/xml/parse.hpp"
+#include "router/modules/registration.hpp"
 #include "core/xml/serializer.hpp"
 #include "core/xml/stream_parser.hpp"
 #include "router/c2s/c2s_service.hpp"
@@ -389,6 +390,9 @@ asio::awaitable<void> ClientSession::send_features() {
       if (tls_) {
         add("PLAIN"); // RFC 6120 §6.3.3: PLAIN only where the channel is encrypted
       }
+      if (service_.config().c2s.allow_registration) {
+        features.add_child(Element("register", std::string(ns::register_feature)));
+      }
       if (!negotiation_->bindings.empty()) {
         // XEP-0440: tell the client which channel-binding types this stream supports.
         auto& cb = features.add_child(Element("sasl-channel-binding", std::string(sasl_cb_ns)));
@@ -605,6 +609,11 @@ asio::awaitable<void> ClientSession::handle_negotiation(Element element) {
     co_await handle_sasl(std::move(element));
     co_return;
   }
+  if (state_ == State::negotiating && element.ns() == ns::client && element.name() == "iq" &&
+      element.child("query", ns::register_) != nullptr) {
+    co_await handle_registration(std::move(element));
+    co_return;
+  }
   if (state_ == State::authenticated && element.ns() == ns::sm) {
     if (element.name() == "resume") {
       co_await handle_resume(std::move(element));
@@ -765,6 +774,68 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
   state_ = State::authenticated;
   stream_restart_ = true;
   spdlog::debug("c2s: {}@{} authenticated", username_, host);
+}
+
+// ---- in-band registration (XEP-0077) ------------------------------------------------------
+
+asio::awaitable<void> ClientSession::handle_registration(Element iq) {
+  const auto& cfg = service_.config();
+  const std::string_view type = iq.attribute("type").value_or("");
+  auto reply = [&](Element e) { return write_now(core::xml::serialize(e, ns::client)); };
+  if (!cfg.c2s.allow_registration || (!tls_ && cfg.c2s.tls == config::C2sTls::required)) {
+    // XEP-0077 §3.1: a server that does not offer registration says service-unavailable.
+    co_await reply(core::stanza::make_error(iq, core::stanza::stanza_errc::service_unavailable));
+    co_return;
+  }
+  if (type == "get") {
+    auto result = core::stanza::make_result(iq);
+    result.add_child(router::modules::registration_form());
+    co_await reply(std::move(result));
+    co_return;
+  }
+  if (type != "set") {
+    co_await reply(core::stanza::make_error(iq, core::stanza::stanza_errc::bad_request));
+    co_return;
+  }
+  if (!service_.auth_allowed(remote_ip_)) {
+    co_await reply(core::stanza::make_error(iq, core::stanza::stanza_errc::resource_constraint,
+                                            "too many attempts from your address; try later"));
+    co_return;
+  }
+  // Registrations count against the same per-address budget as failed logins.
+  service_.auth_failed(remote_ip_);
+  const auto submission = router::modules::read_submission(*iq.child("query", ns::register_));
+  auto jid = core::jid::Jid::make(submission.username, stream_to_);
+  if (submission.username.empty() || submission.password.empty()) {
+    co_await reply(core::stanza::make_error(iq, core::stanza::stanza_errc::not_acceptable,
+                                            "username and password are required"));
+    co_return;
+  }
+  if (!jid) {
+    co_await reply(core::stanza::make_error(iq, core::stanza::stanza_errc::jid_malformed,
+                                            "that username is not allowed"));
+    co_return;
+  }
+  const std::string password = submission.password;
+  auto derive = [password] { return router::modules::make_credentials(password); };
+  auto creds = co_await service_.router().workers().run(std::move(derive));
+  if (!creds) {
+    co_await reply(core::stanza::make_error(iq, core::stanza::stanza_errc::not_acceptable, creds.error().message));
+    co_return;
+  }
+  auto& db = service_.router().storage();
+  const std::string user(jid->local());
+  auto create = [&db, user, c = std::move(*creds)] { return db.users().create_user(user, c); };
+  auto created = co_await service_.router().workers().run(std::move(create));
+  if (!created) {
+    const auto condition = created.error() == storage::storage_errc::conflict
+                               ? core::stanza::stanza_errc::conflict
+                               : core::stanza::stanza_errc::internal_server_error;
+    co_await reply(core::stanza::make_error(iq, condition));
+    co_return;
+  }
+  spdlog::info("register: {} created from {}", jid->bare_string(), remote_ip_);
+  co_await reply(core::stanza::make_result(iq));
 }
 
 // ---- stream management (XEP-0198) -------------------------------------------------------

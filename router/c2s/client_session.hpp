@@ -90,6 +90,7 @@ private:
   void enqueue(std::string data);
   void enqueue_stanza(std::string data);
   boost::asio::awaitable<void> handle_sm(core::xml::Element element);
+  boost::asio::awaitable<void> handle_registration(core::xml::Element iq);
   boost::asio::awaitable<void> handle_resume(core::xml::Element element);
   bool apply_ack(std::string_view h);
   boost::asio::awaitable<void> end_session();

@@ -36,7 +36,7 @@ def wait_for_port(port, timeout=20.0, proc=None):
 class Server:
     """A parleyd with its own directory. Use as a context manager."""
 
-    def __init__(self, extra_toml="", tls="optional", hosts=("localhost",), log_level="info"):
+    def __init__(self, extra_toml="", tls="optional", hosts=("localhost",), log_level="info", c2s_extra=""):
         self.dir = tempfile.mkdtemp(prefix="parley-e2e-")
         self.c2s_port = free_port()
         self.http_port = free_port()
@@ -58,6 +58,7 @@ level = "{log_level}"
 port = {self.c2s_port}
 tls = "{tls}"
 direct_tls_port = {self.direct_tls_port}
+{c2s_extra}
 
 [http]
 port = {self.http_port}
