@@ -45,6 +45,8 @@ namespace {
 constexpr std::size_t max_queued_bytes = 2 * 1024 * 1024;
 /// Failed authentications allowed on one stream before it is closed (RFC 6120 §6.4.5).
 constexpr int max_auth_failures = 3;
+/// How long one write may stall before the connection is given up.
+constexpr auto write_timeout = std::chrono::seconds(60);
 /// XEP-0440: SASL channel-binding type capability.
 constexpr std::string_view sasl_cb_ns = "urn:xmpp:sasl-cb:0";
 
@@ -149,7 +151,7 @@ std::shared_ptr<ClientSession> ClientSession::create(tcp::socket socket, C2sServ
 
 ClientSession::ClientSession(tcp::socket socket, C2sService& service, bool direct_tls)
     : socket_(std::move(socket)), service_holder_(service.shared_from_this()), service_(service), direct_tls_(direct_tls), write_wake_(socket_.get_executor()),
-      auth_timer_(socket_.get_executor()) {}
+      auth_timer_(socket_.get_executor()), write_timer_(socket_.get_executor()) {}
 
 ClientSession::~ClientSession() {
   if (admitted_) {
@@ -288,7 +290,17 @@ asio::awaitable<void> ClientSession::write_loop() {
     }
     writing_.swap(queue_);
     queue_.clear();
+    // A peer that stops reading must not hold its socket and buffers forever: a write that
+    // makes no progress for this long ends the connection.
+    write_timer_.expires_after(write_timeout);
+    write_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      if (auto s = weak.lock(); s && !ec) {
+        spdlog::info("c2s: {} stopped reading; closing", s->jid_ ? s->jid_->full() : std::string("client"));
+        s->close_socket();
+      }
+    });
     const bool ok = co_await write_now(std::move(writing_));
+    write_timer_.cancel();
     writing_ = std::string();
     if (!ok) {
       break;

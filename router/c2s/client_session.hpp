@@ -121,6 +121,7 @@ private:
   bool write_loop_running_ = false;
   boost::asio::steady_timer write_wake_;
   boost::asio::steady_timer auth_timer_;
+  boost::asio::steady_timer write_timer_;
   std::optional<core::xml::stream_errc> close_reason_;
   SmState sm_;
   std::unique_ptr<boost::asio::steady_timer> resume_timer_;
