@@ -60,6 +60,19 @@ std::string describe(const RunReport& r) {
                      o.tls ? "STARTTLS" : "plaintext", r.mechanism.empty() ? std::string(to_string(o.mechanism)) : r.mechanism);
 }
 
+/// Server memory around the first connect phase; later rounds reuse what the previous
+/// round freed, so only the first says what connections cost.
+std::string rss_growth(const LoginPhase& p) {
+  std::string line = fmt::format("server RSS {} before the {} phase, {} after", mib(p.rss_before_kib), p.label,
+                                 mib(p.rss_after_kib));
+  if (p.rss_before_kib && p.rss_after_kib && p.ok > 0) {
+    const double per = (static_cast<double>(*p.rss_after_kib) - static_cast<double>(*p.rss_before_kib)) /
+                       static_cast<double>(p.ok);
+    line += fmt::format(" ({:+.1f} KiB per connection)", per);
+  }
+  return line;
+}
+
 void print_login_rows(std::ostream& out, const RunReport& r) {
   out << fmt::format("{:<14} {:>6} {:>6} {:>5} {:>8} {:>9} {:>8} {:>8} {:>8} {:>12} {:>8} {:>8} {:>6}\n", "round",
                      "conns", "ok", "fail", "seconds", "logins/s", "p50 ms", "p99 ms", "max ms", "srv µs/login",
@@ -80,6 +93,9 @@ void print_login_rows(std::ostream& out, const RunReport& r) {
     for (const auto& [why, n] : p.errors) {
       out << fmt::format("  {}: {} x {}\n", p.label, n, why);
     }
+  }
+  if (!r.logins.empty() && r.logins.front().rss_before_kib) {
+    out << "  " << rss_growth(r.logins.front()) << '\n';
   }
 }
 
@@ -254,6 +270,9 @@ void write_markdown(std::ostream& out, const RunReport& r) {
       for (const auto& [why, n] : p.errors) {
         out << fmt::format("\n- {}: {} × {}", p.label, n, why);
       }
+    }
+    if (r.logins.front().rss_before_kib) {
+      out << "\n- " << rss_growth(r.logins.front()) << '\n';
     }
     out << '\n';
   }
