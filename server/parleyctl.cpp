@@ -21,7 +21,7 @@ commands:
   check-config FILE                 validate a configuration file
   user add JID [--password PW]      create a user (password read from stdin if not given)
   user passwd JID [--password PW]   set a user's password
-  user delete JID                   delete a user and everything stored for them
+  user delete JID (or del)          delete a user and everything stored for them
   user list                         list users
   user exists JID                   exit 0 if the user exists, 1 if not
 
@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
     std::cout << (verb == "add" ? "created " : "password changed for ") << jid->bare_string() << '\n';
     return 0;
   }
-  if (verb == "delete") {
+  if (verb == "delete" || verb == "del") {
     auto r = storage.users().delete_user(username);
     if (!r) {
       return fail(std::string(jid->bare_string()) + ": " + r.error().message());
