@@ -77,10 +77,11 @@ std::shared_ptr<ClientConnection> ClientConnection::create(ClientEnvironment& en
 }
 
 ClientConnection::ClientConnection(ClientEnvironment& env, std::size_t index, std::string username)
-    : env_(env), index_(index), username_(std::move(username)), socket_(env.io), login_timer_(env.io),
-      wake_(env.io) {}
+    : env_(env), index_(index), username_(std::move(username)), socket_(env.io), login_timer_(env.io), wake_(env.io) {}
 
-tcp::socket& ClientConnection::lowest_layer() { return tls_ ? tls_->next_layer() : socket_; }
+tcp::socket& ClientConnection::lowest_layer() {
+  return tls_ ? tls_->next_layer() : socket_;
+}
 
 bool ClientConnection::fail(std::string why) {
   if (error_.empty()) {
@@ -452,9 +453,11 @@ asio::awaitable<std::size_t> ClientConnection::read_some(boost::system::error_co
 asio::awaitable<bool> ClientConnection::write_all(std::string data) {
   boost::system::error_code ec;
   if (tls_) {
-    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(*tls_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
   } else {
-    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(socket_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
   }
   if (ec) {
     co_return fail("write: " + ec.message());
@@ -493,9 +496,11 @@ asio::awaitable<void> ClientConnection::write_loop() {
     queue_.clear();
     boost::system::error_code ec;
     if (tls_) {
-      std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(writing_), asio::as_tuple(asio::use_awaitable));
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(*tls_, asio::buffer(writing_), asio::as_tuple(asio::use_awaitable));
     } else {
-      std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(writing_), asio::as_tuple(asio::use_awaitable));
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(socket_, asio::buffer(writing_), asio::as_tuple(asio::use_awaitable));
     }
     writing_.clear();
     if (ec) {

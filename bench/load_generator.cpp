@@ -25,7 +25,9 @@ std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 /// Completion of a detached coroutine: an escaped exception is a bug of ours, so say so.
 void report_exception(std::exception_ptr e) {
@@ -98,9 +100,15 @@ int LoadGenerator::run() {
     return 2;
   }
   env_ = std::unique_ptr<ClientEnvironment>(new ClientEnvironment{
-      io_, endpoints.begin()->endpoint(), options_.tls ? &tls_context_ : nullptr, options_.domain, *prepared,
-      options_.resource, options_.mechanism,
-      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.login_timeout)), {}});
+      io_,
+      endpoints.begin()->endpoint(),
+      options_.tls ? &tls_context_ : nullptr,
+      options_.domain,
+      *prepared,
+      options_.resource,
+      options_.mechanism,
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.login_timeout)),
+      {}});
 
   std::exception_ptr failure;
   asio::co_spawn(io_, scenario(), [this, &failure](std::exception_ptr e) {
@@ -320,8 +328,8 @@ asio::awaitable<void> LoadGenerator::scenario_login() {
   const std::size_t rounds = options_.warmup_rounds + options_.rounds;
   for (std::size_t r = 0; r < rounds; ++r) {
     const bool measured = r >= options_.warmup_rounds;
-    std::string label = measured ? fmt::format("round {}", r - options_.warmup_rounds + 1)
-                                 : fmt::format("warm-up {}", r + 1);
+    std::string label =
+        measured ? fmt::format("round {}", r - options_.warmup_rounds + 1) : fmt::format("warm-up {}", r + 1);
     LoginPhase phase = co_await connect_all(std::move(label), measured);
     if (measured) {
       for (const auto& c : connections_) {
@@ -409,8 +417,9 @@ asio::awaitable<void> LoadGenerator::scenario_idle() {
     idle.server_cpu_pct_idle = 100.0 * *interval.server_cpu_s / interval.seconds;
   }
   if (idle.rss_before_kib && idle.rss_end_kib && idle.connections > 0) {
-    idle.rss_bytes_per_connection = (static_cast<double>(*idle.rss_end_kib) - static_cast<double>(*idle.rss_before_kib)) *
-                                    1024.0 / static_cast<double>(idle.connections);
+    idle.rss_bytes_per_connection =
+        (static_cast<double>(*idle.rss_end_kib) - static_cast<double>(*idle.rss_before_kib)) * 1024.0 /
+        static_cast<double>(idle.connections);
   }
   report_.idle = idle;
   co_await close_all();

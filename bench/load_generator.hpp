@@ -69,14 +69,14 @@ private:
   boost::asio::steady_timer wake_;
 
   // Messages.
-  std::vector<std::size_t> active_;     ///< indices of ready connections
-  std::vector<std::string> to_prefix_;  ///< per receiver: "<message ... to='jid'><body>lg "
+  std::vector<std::size_t> active_;    ///< indices of ready connections
+  std::vector<std::string> to_prefix_; ///< per receiver: "<message ... to='jid'><body>lg "
   std::string scratch_;
   std::string padding_;
   std::size_t next_sender_ = 0;
   std::mt19937_64 random_;
   std::uint64_t next_seq_ = 0;
-  std::vector<std::uint8_t> received_;  ///< per sequence number
+  std::vector<std::uint8_t> received_; ///< per sequence number
   std::uint64_t step_first_seq_ = 0;
   std::uint64_t measure_first_seq_ = UINT64_MAX;
   std::uint64_t measure_end_seq_ = UINT64_MAX;

@@ -10,7 +10,8 @@ namespace parley::bench {
 
 namespace {
 
-constexpr std::string_view usage = R"(usage: parley-loadgen --users N --password PW --scenario login|messages|idle [options]
+constexpr std::string_view usage =
+    R"(usage: parley-loadgen --users N --password PW --scenario login|messages|idle [options]
 
 Target (any XMPP server; users <prefix><i> must exist beforehand):
   --host ADDR            server address (default 127.0.0.1)
@@ -98,8 +99,12 @@ ParsedOptions parse_options(int argc, char** argv) {
   Options o;
   std::vector<std::string> errors;
   using Setter = std::function<bool(std::string_view)>;
-  auto size = [](std::size_t& target) { return Setter([&target](std::string_view v) { return parse_number(v, target); }); };
-  auto seconds = [](double& target) { return Setter([&target](std::string_view v) { return parse_seconds(v, target); }); };
+  auto size = [](std::size_t& target) {
+    return Setter([&target](std::string_view v) { return parse_number(v, target); });
+  };
+  auto seconds = [](double& target) {
+    return Setter([&target](std::string_view v) { return parse_seconds(v, target); });
+  };
   auto text = [](std::string& target) {
     return Setter([&target](std::string_view v) {
       target = std::string(v);
@@ -134,7 +139,8 @@ ParsedOptions parse_options(int argc, char** argv) {
       {"--connect-rate", seconds(o.connect_rate)},
       {"--connect-batch", [&o](std::string_view v) { return parse_number(v, o.connect_batch) && o.connect_batch > 0; }},
       {"--concurrency", [&o](std::string_view v) { return parse_number(v, o.concurrency) && o.concurrency > 0; }},
-      {"--login-timeout", [&o](std::string_view v) { return parse_seconds(v, o.login_timeout) && o.login_timeout > 0; }},
+      {"--login-timeout",
+       [&o](std::string_view v) { return parse_seconds(v, o.login_timeout) && o.login_timeout > 0; }},
       {"--scenario",
        [&o](std::string_view v) {
          if (v == "login") {

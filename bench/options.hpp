@@ -26,7 +26,7 @@ struct Options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 5222;
   std::string domain = "localhost";
-  std::size_t users = 0;      ///< connections opened; user i is <prefix><first_user + i>
+  std::size_t users = 0; ///< connections opened; user i is <prefix><first_user + i>
   std::size_t first_user = 0;
   std::string user_prefix = "bench";
   std::string password;
@@ -35,10 +35,10 @@ struct Options {
   Mechanism mechanism = Mechanism::automatic;
 
   // Connection ramp.
-  double connect_rate = 0;        ///< connections started per second; 0: as fast as `concurrency` allows
-  std::size_t connect_batch = 1;  ///< started together, every connect_batch / connect_rate seconds
-  std::size_t concurrency = 100;  ///< logins in flight at once
-  double login_timeout = 30;      ///< seconds for one whole login
+  double connect_rate = 0;       ///< connections started per second; 0: as fast as `concurrency` allows
+  std::size_t connect_batch = 1; ///< started together, every connect_batch / connect_rate seconds
+  std::size_t concurrency = 100; ///< logins in flight at once
+  double login_timeout = 30;     ///< seconds for one whole login
 
   Scenario scenario = Scenario::login;
 

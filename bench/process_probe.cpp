@@ -88,11 +88,15 @@ SystemCpu read_system_cpu() {
 double self_cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  auto seconds = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-std::optional<std::uint64_t> self_rss_kib() { return vm_rss("/proc/self/status"); }
+std::optional<std::uint64_t> self_rss_kib() {
+  return vm_rss("/proc/self/status");
+}
 
 std::uint64_t raise_file_limit() {
   rlimit limit{};

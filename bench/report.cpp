@@ -21,11 +21,15 @@ std::string mib(const std::optional<std::uint64_t>& kib) {
   return kib ? fmt::format("{:.1f} MiB", static_cast<double>(*kib) / 1024.0) : std::string("-");
 }
 
-json opt_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
-json opt_json(const std::optional<std::uint64_t>& v) { return v ? json(*v) : json(nullptr); }
+json opt_json(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+json opt_json(const std::optional<std::uint64_t>& v) {
+  return v ? json(*v) : json(nullptr);
+}
 
 json latency_json(const LatencySummary& l) {
-  return {{"count", l.count}, {"mean_ms", l.mean_ms}, {"p50_ms", l.p50_ms}, {"p90_ms", l.p90_ms},
+  return {{"count", l.count},   {"mean_ms", l.mean_ms},  {"p50_ms", l.p50_ms}, {"p90_ms", l.p90_ms},
           {"p99_ms", l.p99_ms}, {"p99_9_ms", l.p999_ms}, {"max_ms", l.max_ms}};
 }
 
@@ -57,17 +61,18 @@ json login_json(const LoginPhase& p) {
 std::string describe(const RunReport& r) {
   const auto& o = r.options;
   return fmt::format("{} @ {}:{} ({}), {} connections, {}, {}", o.label, o.host, o.port, o.domain, o.users,
-                     o.tls ? "STARTTLS" : "plaintext", r.mechanism.empty() ? std::string(to_string(o.mechanism)) : r.mechanism);
+                     o.tls ? "STARTTLS" : "plaintext",
+                     r.mechanism.empty() ? std::string(to_string(o.mechanism)) : r.mechanism);
 }
 
 /// Server memory around the first connect phase; later rounds reuse what the previous
 /// round freed, so only the first says what connections cost.
 std::string rss_growth(const LoginPhase& p) {
-  std::string line = fmt::format("server RSS {} before the {} phase, {} after", mib(p.rss_before_kib), p.label,
-                                 mib(p.rss_after_kib));
+  std::string line =
+      fmt::format("server RSS {} before the {} phase, {} after", mib(p.rss_before_kib), p.label, mib(p.rss_after_kib));
   if (p.rss_before_kib && p.rss_after_kib && p.ok > 0) {
-    const double per = (static_cast<double>(*p.rss_after_kib) - static_cast<double>(*p.rss_before_kib)) /
-                       static_cast<double>(p.ok);
+    const double per =
+        (static_cast<double>(*p.rss_after_kib) - static_cast<double>(*p.rss_before_kib)) / static_cast<double>(p.ok);
     line += fmt::format(" ({:+.1f} KiB per connection)", per);
   }
   return line;
@@ -78,10 +83,10 @@ void print_login_rows(std::ostream& out, const RunReport& r) {
                      "conns", "ok", "fail", "seconds", "logins/s", "p50 ms", "p99 ms", "max ms", "srv µs/login",
                      "srv CPU%", "gen CPU%", "steal%");
   auto row = [&out](const LoginPhase& p) {
-    out << fmt::format("{:<14} {:>6} {:>6} {:>5} {:>8.2f} {:>9.0f} {:>8.2f} {:>8.2f} {:>8.2f} {:>12} {:>8} {:>8.0f} {:>6.1f}\n",
-                       p.label, p.attempted, p.ok, p.failed, p.seconds, p.logins_per_s, p.latency.p50_ms,
-                       p.latency.p99_ms, p.latency.max_ms, opt(p.server_cpu_us_per_login, 0), opt(p.server_cpu_pct, 0),
-                       p.client_cpu_pct, p.steal_pct);
+    out << fmt::format(
+        "{:<14} {:>6} {:>6} {:>5} {:>8.2f} {:>9.0f} {:>8.2f} {:>8.2f} {:>8.2f} {:>12} {:>8} {:>8.0f} {:>6.1f}\n",
+        p.label, p.attempted, p.ok, p.failed, p.seconds, p.logins_per_s, p.latency.p50_ms, p.latency.p99_ms,
+        p.latency.max_ms, opt(p.server_cpu_us_per_login, 0), opt(p.server_cpu_pct, 0), p.client_cpu_pct, p.steal_pct);
   };
   for (const auto& p : r.logins) {
     row(p);
@@ -138,11 +143,11 @@ void print_table(std::ostream& out, const RunReport& r) {
                        "offered/s", "sent/s", "deliv/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "lost",
                        "dup", "srv µs/msg", "srv CPU%", "gen CPU%", "steal%");
     for (const auto& s : r.steps) {
-      out << fmt::format(
-          "{:>9.0f} {:>9.0f} {:>9.0f} {:>8.2f} {:>8.2f} {:>8.2f} {:>9.2f} {:>8.2f} {:>7} {:>6} {:>10} {:>8} {:>8.0f} {:>6.1f}\n",
-          s.offered_per_s, s.sent_per_s, s.delivered_per_s, s.latency.p50_ms, s.latency.p90_ms, s.latency.p99_ms,
-          s.latency.p999_ms, s.latency.max_ms, s.lost, s.duplicates, opt(s.server_cpu_us_per_msg, 1),
-          opt(s.server_cpu_pct, 0), s.client_cpu_pct, s.steal_pct);
+      out << fmt::format("{:>9.0f} {:>9.0f} {:>9.0f} {:>8.2f} {:>8.2f} {:>8.2f} {:>9.2f} {:>8.2f} {:>7} {:>6} {:>10} "
+                         "{:>8} {:>8.0f} {:>6.1f}\n",
+                         s.offered_per_s, s.sent_per_s, s.delivered_per_s, s.latency.p50_ms, s.latency.p90_ms,
+                         s.latency.p99_ms, s.latency.p999_ms, s.latency.max_ms, s.lost, s.duplicates,
+                         opt(s.server_cpu_us_per_msg, 1), opt(s.server_cpu_pct, 0), s.client_cpu_pct, s.steal_pct);
     }
     for (const auto& s : r.steps) {
       if (s.misrouted > 0 || s.error_stanzas > 0 || s.client_backlog_bytes > 0) {
@@ -283,10 +288,11 @@ void write_markdown(std::ostream& out, const RunReport& r) {
            "server CPU % | loadgen CPU % | steal % |\n";
     out << "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
     for (const auto& s : r.steps) {
-      out << fmt::format("| {:.0f} | {:.0f} | {:.0f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {} | {:.0f} | {:.1f} |\n",
-                         s.offered_per_s, s.sent_per_s, s.delivered_per_s, s.latency.p50_ms, s.latency.p99_ms,
-                         s.latency.p999_ms, s.latency.max_ms, s.lost, opt(s.server_cpu_us_per_msg, 1),
-                         opt(s.server_cpu_pct, 0), s.client_cpu_pct, s.steal_pct);
+      out << fmt::format(
+          "| {:.0f} | {:.0f} | {:.0f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {} | {:.0f} | {:.1f} |\n",
+          s.offered_per_s, s.sent_per_s, s.delivered_per_s, s.latency.p50_ms, s.latency.p99_ms, s.latency.p999_ms,
+          s.latency.max_ms, s.lost, opt(s.server_cpu_us_per_msg, 1), opt(s.server_cpu_pct, 0), s.client_cpu_pct,
+          s.steal_pct);
     }
   }
   if (r.idle) {

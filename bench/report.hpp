@@ -34,7 +34,7 @@ struct LoginPhase {
   std::size_t attempted = 0;
   std::size_t ok = 0;
   std::size_t failed = 0;
-  double seconds = 0;     ///< from the first connect to the last login done
+  double seconds = 0; ///< from the first connect to the last login done
   double logins_per_s = 0;
   LatencySummary latency; ///< connect to "ready" (roster and presence echo received)
   // Mean completion times of each stage, from the start of the connect, in ms.
@@ -56,7 +56,7 @@ struct LoginPhase {
 struct MessageStep {
   double offered_per_s = 0;
   double window_s = 0;
-  std::uint64_t sent = 0;      ///< messages sent in the window
+  std::uint64_t sent = 0; ///< messages sent in the window
   double sent_per_s = 0;
   std::uint64_t arrived = 0;   ///< messages received in the window (whenever sent)
   double delivered_per_s = 0;  ///< arrived / window

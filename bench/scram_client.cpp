@@ -101,8 +101,8 @@ boost::system::result<std::string, core::Failure> ScramClient::final_message(std
     return core::Failure{"salt is not base64"};
   }
   std::uint32_t iterations = 0;
-  const auto [ptr, ec] = std::from_chars(iterations_text->data(), iterations_text->data() + iterations_text->size(),
-                                         iterations);
+  const auto [ptr, ec] =
+      std::from_chars(iterations_text->data(), iterations_text->data() + iterations_text->size(), iterations);
   if (ec != std::errc() || ptr != iterations_text->data() + iterations_text->size() || iterations == 0) {
     return core::Failure{"bad iteration count"};
   }

@@ -32,8 +32,7 @@ private:
 class ScramClient {
 public:
   /// `password` must already be SASLprep'ed.
-  ScramClient(core::sasl::ScramHash hash, std::string_view username, std::string password,
-              SaltedPasswordCache& cache);
+  ScramClient(core::sasl::ScramHash hash, std::string_view username, std::string password, SaltedPasswordCache& cache);
 
   /// client-first-message.
   std::string first_message();

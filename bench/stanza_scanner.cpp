@@ -8,7 +8,9 @@ namespace {
 
 constexpr auto npos = std::string_view::npos;
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 /// Index past the '>' that ends the tag opened at `pos`, skipping quoted values; npos if the
 /// tag is not complete in `text`.
@@ -87,7 +89,9 @@ char* StanzaScanner::prepare(std::size_t n) {
   return buffer_.data() + size_;
 }
 
-void StanzaScanner::commit(std::size_t n) { size_ += n; }
+void StanzaScanner::commit(std::size_t n) {
+  size_ += n;
+}
 
 StanzaScanner::Event StanzaScanner::next() {
   if (failed_) {

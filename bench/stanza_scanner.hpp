@@ -42,7 +42,7 @@ public:
   void reset();
 
 private:
-  std::string buffer_;      ///< storage; only the first size_ bytes hold input
+  std::string buffer_; ///< storage; only the first size_ bytes hold input
   std::size_t size_ = 0;
   std::size_t consumed_ = 0;
   bool in_stream_ = false;
