@@ -83,6 +83,9 @@ def scenario():
         r = Raw(port)
         r.open()
         r.scram_login("eve", "eve-pw", resource="third")
+        # the legacy session iq (RFC 3921 §3) is answered for old clients
+        r.send("<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>")
+        assert "type='result'" in r.read_until(r"<iq[^>]*id='s1'[^>]*/>|<iq[^>]*id='s1'.*?</iq>")
         r.send("<iq type='get' id='u1' to='localhost'><query xmlns='urn:example:unknown'/></iq>")
         reply = r.read_until(r"<iq[^>]*id='u1'.*?</iq>")
         assert "type='error'" in reply and "service-unavailable" in reply, reply
