@@ -320,8 +320,10 @@ struct Router::Impl {
         }
       } else if (type == "unavailable") {
         p.remove_attribute("to");
+        auto directed = r.sessions().take_directed(*sender);
         r.sessions().set_presence(*sender, std::nullopt, 0);
         co_await broadcast(sender, p, false);
+        unavailable_to_directed(p, directed);
       } else if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" || type == "unsubscribed") {
         reply_error(sender, p, stanza_errc::bad_request, "a subscription request needs a 'to'");
       }
@@ -344,10 +346,30 @@ struct Router::Impl {
     if (!r.is_local_host(to->domain())) {
       co_return;
     }
+    if (type.empty() || type == "unavailable") {
+      // §4.6.3: remember who saw us, so they learn when we go.
+      r.sessions().note_directed(*sender, to->full(), type.empty());
+    }
     if (to->is_bare()) {
       presence_to_bare(p, *to);
     } else if (auto target = r.sessions().find(*to)) {
       deliver(target, std::move(p));
+    }
+  }
+
+  /// RFC 6121 §4.6.3: the unavailable presence also goes to everyone who got directed
+  /// available presence from the resource.
+  void unavailable_to_directed(const Element& p, const std::vector<std::string>& directed) {
+    for (const auto& target : directed) {
+      auto jid = Jid::parse(target);
+      if (!jid) {
+        continue;
+      }
+      if (jid->is_bare()) {
+        presence_to_bare(with_to(p, target), *jid);
+      } else if (auto s = r.sessions().find(*jid)) {
+        deliver(s, with_to(p, target));
+      }
     }
   }
 
@@ -899,14 +921,19 @@ asio::awaitable<void> Router::route(Element stanza) {
 
 asio::awaitable<void> Router::session_ended(std::shared_ptr<Session> session) {
   auto state = sessions_.unbind(*session);
-  if (state && state->available) {
-    // RFC 6121 §4.5.2: the server broadcasts unavailable presence on the user's behalf.
-    Impl impl(*this);
-    Element p("presence", std::string(ns::client));
-    p.set_attribute("from", std::string(session->jid().full()));
-    p.set_attribute("type", "unavailable");
-    co_await impl.broadcast(session, std::move(p), false);
+  if (!state || (!state->available && state->directed.empty())) {
+    co_return;
   }
+  // RFC 6121 §4.5.2: the server sends unavailable presence on the user's behalf, to the
+  // subscribers if the resource was available, and (§4.6.3) to directed-presence recipients.
+  Impl impl(*this);
+  Element p("presence", std::string(ns::client));
+  p.set_attribute("from", std::string(session->jid().full()));
+  p.set_attribute("type", "unavailable");
+  if (state->available) {
+    co_await impl.broadcast(session, p, false);
+  }
+  impl.unavailable_to_directed(p, state->directed);
 }
 
 } // namespace parley::router

@@ -133,6 +133,39 @@ bool SessionManager::set_interested(const Session& session) {
   return false;
 }
 
+void SessionManager::note_directed(const Session& session, const std::string& jid, bool add) {
+  const auto& me = session.jid();
+  std::lock_guard lock(mutex_);
+  auto it = by_bare_.find(std::string(me.bare_string()));
+  if (it == by_bare_.end()) {
+    return;
+  }
+  for (auto& e : it->second) {
+    if (e.resource == me.resource() && e.session.lock().get() == &session) {
+      std::erase(e.directed, jid);
+      if (add && e.directed.size() < 1000) {
+        e.directed.push_back(jid);
+      }
+      return;
+    }
+  }
+}
+
+std::vector<std::string> SessionManager::take_directed(const Session& session) {
+  const auto& me = session.jid();
+  std::lock_guard lock(mutex_);
+  auto it = by_bare_.find(std::string(me.bare_string()));
+  if (it == by_bare_.end()) {
+    return {};
+  }
+  for (auto& e : it->second) {
+    if (e.resource == me.resource() && e.session.lock().get() == &session) {
+      return std::exchange(e.directed, {});
+    }
+  }
+  return {};
+}
+
 std::vector<std::shared_ptr<Session>> SessionManager::all() const {
   std::vector<std::shared_ptr<Session>> out;
   std::lock_guard lock(mutex_);

@@ -24,6 +24,9 @@ struct ResourceState {
   bool interested = false;
   /// The last available presence broadcast by the resource (for probes).
   std::optional<core::xml::Element> presence;
+  /// JIDs that got directed available presence from this resource (RFC 6121 §4.6): they get
+  /// its unavailable presence too.
+  std::vector<std::string> directed;
 };
 
 /// Bare JID → bound resources. Thread-safe: called from every session's strand.
@@ -49,6 +52,10 @@ public:
   bool set_presence(const Session& session, std::optional<core::xml::Element> available_presence,
                     std::int8_t priority);
   bool set_interested(const Session& session);
+  /// Records (`add`) or forgets a directed-presence recipient of the resource.
+  void note_directed(const Session& session, const std::string& jid, bool add);
+  /// Forgets and returns every directed-presence recipient of the resource.
+  std::vector<std::string> take_directed(const Session& session);
 
   /// Every session (for shutdown and the admin API).
   std::vector<std::shared_ptr<Session>> all() const;
