@@ -283,18 +283,12 @@ asio::awaitable<bool> ClientConnection::authenticate_scram(ScramHash hash) {
   if (!co_await write_all(std::move(response))) {
     co_return false;
   }
-  const std::string outcome = co_await next_element("SASL outcome");
-  if (outcome.empty()) {
+  const std::optional<std::string> outcome = co_await sasl_success();
+  if (!outcome) {
     co_return false;
   }
-  if (element_name(outcome) == "failure") {
-    co_return fail("SASL failure: " + condition_of(outcome));
-  }
-  if (element_name(outcome) != "success") {
-    co_return fail("expected SASL success, got <" + std::string(element_name(outcome)) + ">");
-  }
   std::string server_final;
-  if (auto decoded = sasl_payload(outcome)) {
+  if (auto decoded = sasl_payload(*outcome)) {
     server_final = std::move(*decoded);
   }
   // RFC 6120 §6.4.6: the additional data carries server-final-message; without it the
@@ -303,6 +297,22 @@ asio::awaitable<bool> ClientConnection::authenticate_scram(ScramHash hash) {
     co_return fail("SCRAM: server signature missing or wrong");
   }
   co_return true;
+}
+
+asio::awaitable<std::optional<std::string>> ClientConnection::sasl_success() {
+  std::string outcome = co_await next_element("SASL outcome");
+  if (outcome.empty()) {
+    co_return std::nullopt;
+  }
+  if (element_name(outcome) == "failure") {
+    fail("SASL failure: " + condition_of(outcome));
+    co_return std::nullopt;
+  }
+  if (element_name(outcome) != "success") {
+    fail("expected SASL success, got <" + std::string(element_name(outcome)) + ">");
+    co_return std::nullopt;
+  }
+  co_return outcome;
 }
 
 asio::awaitable<bool> ClientConnection::authenticate_plain() {
@@ -314,17 +324,7 @@ asio::awaitable<bool> ClientConnection::authenticate_plain() {
   if (!co_await write_all(sasl_auth("PLAIN", message))) {
     co_return false;
   }
-  const std::string outcome = co_await next_element("SASL outcome");
-  if (outcome.empty()) {
-    co_return false;
-  }
-  if (element_name(outcome) == "failure") {
-    co_return fail("SASL failure: " + condition_of(outcome));
-  }
-  if (element_name(outcome) != "success") {
-    co_return fail("expected SASL success, got <" + std::string(element_name(outcome)) + ">");
-  }
-  co_return true;
+  co_return (co_await sasl_success()).has_value();
 }
 
 asio::awaitable<bool> ClientConnection::bind_resource() {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -94,6 +95,8 @@ private:
   boost::asio::awaitable<bool> authenticate();
   boost::asio::awaitable<bool> authenticate_scram(core::sasl::ScramHash hash);
   boost::asio::awaitable<bool> authenticate_plain();
+  /// Reads the SASL outcome; the <success/> element, or nullopt after recording the failure.
+  boost::asio::awaitable<std::optional<std::string>> sasl_success();
   boost::asio::awaitable<bool> bind_resource();
   boost::asio::awaitable<bool> roster_and_presence();
   /// The next top-level element, copied; empty on failure (then `error_` is set).
