@@ -67,12 +67,19 @@ struct LimitsConfig {
   std::uint32_t unauthenticated_timeout_seconds = 60;
 };
 
-enum class StorageBackend { sqlite };
+enum class StorageBackend { sqlite, postgres };
 
 struct StorageConfig {
   StorageBackend backend = StorageBackend::sqlite;
   /// SQLite database file; a relative path is taken relative to `data_dir`.
   std::string sqlite_path = "parley.db";
+  /// libpq connection string (keyword=value or postgresql:// URI) for backend "postgres".
+  std::string postgres_dsn;
+  /// The name of an environment variable holding the PostgreSQL password, so that it need
+  /// not be in the file; empty for none (libpq's own PGPASSWORD and ~/.pgpass still apply).
+  std::string postgres_password_env;
+  /// Connections the PostgreSQL pool opens at most.
+  std::uint32_t postgres_connections = 8;
   /// Threads in the worker pool that runs blocking storage calls.
   std::uint32_t workers = 4;
   /// Offline messages kept per user before new ones are refused.

@@ -768,10 +768,21 @@ LoadResult Loader::load(const toml::table& root) {
   limits.finish();
 
   Section storage(*this, "storage", table("storage"));
-  static constexpr std::array<std::pair<std::string_view, StorageBackend>, 1> backends = {
-      {{"sqlite", StorageBackend::sqlite}}};
-  read_enum(storage, "backend", backends, config.storage.backend);
+  static constexpr std::array<std::pair<std::string_view, StorageBackend>, 2> backends = {
+      {{"sqlite", StorageBackend::sqlite}, {"postgres", StorageBackend::postgres}}};
+  const Field backend = read_enum(storage, "backend", backends, config.storage.backend);
   storage.read_string("sqlite_path", config.storage.sqlite_path, Section::Empty::refused);
+  const Field dsn =
+      storage.read_string("postgres_dsn", config.storage.postgres_dsn, Section::Empty::allowed);
+  storage.read_string("postgres_password_env", config.storage.postgres_password_env,
+                      Section::Empty::allowed);
+  storage.read_integer("postgres_connections", config.storage.postgres_connections, 1, 1000);
+  if (backend.usable() && dsn.usable() && config.storage.backend == StorageBackend::postgres &&
+      config.storage.postgres_dsn.empty()) {
+    storage.error(dsn.present() ? dsn.value : backend.value, "postgres_dsn",
+                  "is required with backend = \"postgres\" (for example "
+                  "\"host=db.example.com dbname=parley user=parley\")");
+  }
   storage.read_integer("workers", config.storage.workers, 1, 256);
   storage.read_integer("offline_quota", config.storage.offline_quota, 0, 10'000'000);
   storage.finish();

@@ -49,6 +49,9 @@ void reply_error(const std::shared_ptr<Session>& sender, const Element& stanza, 
   }
 }
 
+/// The text of the `wait` error for a stanza that had to be stored while storage was down.
+constexpr std::string_view not_stored_text = "storage is unavailable; the message was not stored, try again later";
+
 stanza_errc storage_condition(const boost::system::error_code& ec) {
   if (ec == storage::storage_errc::quota_exceeded) {
     return stanza_errc::service_unavailable;
@@ -113,6 +116,12 @@ struct Router::Impl {
   // ---- users ----------------------------------------------------------------------------
 
   asio::awaitable<bool> user_exists(const Jid& bare) {
+    auto exists = co_await user_exists_checked(bare);
+    co_return exists.has_value() && *exists;
+  }
+
+  /// Like user_exists, but tells "no such user" from "storage cannot say".
+  asio::awaitable<boost::system::result<bool>> user_exists_checked(const Jid& bare) {
     if (!r.is_local_host(bare.domain()) || bare.local().empty()) {
       co_return false;
     }
@@ -121,18 +130,17 @@ struct Router::Impl {
     }
     const std::string user(bare.local());
     auto job1 = [this, user] { return db().users().user_exists(user); };
-    auto exists = co_await blocking(std::move(job1));
-    co_return exists.has_value() && *exists;
+    co_return co_await blocking(std::move(job1));
   }
 
   // ---- messages -------------------------------------------------------------------------
 
   /// RFC 6121 §8.5.2: a message to a local bare JID (or to a full JID whose resource is gone).
-  asio::awaitable<void> message_to_bare(std::shared_ptr<Session> sender, Element msg, Jid bare) {
+  asio::awaitable<Disposition> message_to_bare(std::shared_ptr<Session> sender, Element msg, Jid bare) {
     const std::string_view type = type_of(msg);
     if (type == "groupchat") {
       reply_error(sender, msg, stanza_errc::service_unavailable);
-      co_return;
+      co_return Disposition::handled;
     }
     const auto resources = r.sessions().resources(bare);
     int best = -1;
@@ -151,24 +159,30 @@ struct Router::Impl {
           deliver(res.session.lock(), msg);
         }
       }
-      co_return;
+      co_return Disposition::handled;
     }
     if (type == "error" || type == "headline") {
-      co_return; // §8.5.2.2.1/§8.5.2.2.2: silently ignored
+      co_return Disposition::handled; // §8.5.2.2.1/§8.5.2.2.2: silently ignored
     }
-    if (!co_await user_exists(bare)) {
+    auto exists = co_await user_exists_checked(bare);
+    if (!exists) {
+      // Storage cannot even say whether the user exists: nothing can be stored either.
+      reply_error(sender, msg, stanza_errc::internal_server_error, not_stored_text);
+      co_return Disposition::not_stored;
+    }
+    if (!*exists) {
       reply_error(sender, msg, stanza_errc::service_unavailable);
-      co_return;
+      co_return Disposition::handled;
     }
-    co_await store_offline(sender, std::move(msg), bare);
+    co_return co_await store_offline(sender, std::move(msg), bare);
   }
 
   /// RFC 6121 §8.5.2.2.1 / XEP-0160: keep the message until the user comes back.
-  asio::awaitable<void> store_offline(std::shared_ptr<Session> sender, Element msg, Jid bare) {
+  asio::awaitable<Disposition> store_offline(std::shared_ptr<Session> sender, Element msg, Jid bare) {
     if (msg.child("body", ns::client) == nullptr && msg.child("subject", ns::client) == nullptr) {
       // Chat states, receipts and other body-less notifications are not worth storing;
       // XEP-0160 §3 lets the server discard them.
-      co_return;
+      co_return Disposition::handled;
     }
     const std::string user(bare.local());
     const std::string serialized = core::xml::serialize(msg, ns::client);
@@ -178,10 +192,14 @@ struct Router::Impl {
     auto stored = co_await blocking(std::move(job2));
     if (!stored) {
       spdlog::warn("offline: cannot store a message for {}: {}", bare.bare_string(), stored.error().message());
-      reply_error(sender, msg, storage_condition(stored.error()),
-                  stored.error() == storage::storage_errc::quota_exceeded ? "offline storage is full"
-                                                                          : "offline storage is unavailable");
+      if (stored.error() == storage::storage_errc::quota_exceeded) {
+        reply_error(sender, msg, storage_condition(stored.error()), "offline storage is full");
+        co_return Disposition::handled; // a final answer: the sender may count it
+      }
+      reply_error(sender, msg, storage_condition(stored.error()), not_stored_text);
+      co_return Disposition::not_stored;
     }
+    co_return Disposition::handled;
   }
 
   asio::awaitable<void> deliver_offline(std::shared_ptr<Session> session) {
@@ -814,11 +832,11 @@ struct Router::Impl {
 
   // ---- entry point ----------------------------------------------------------------------
 
-  asio::awaitable<void> from_client(std::shared_ptr<Session> sender, Element stanza) {
+  asio::awaitable<Disposition> from_client(std::shared_ptr<Session> sender, Element stanza) {
     const std::string_view name = stanza.name();
     if (name == "presence") {
       co_await presence_from_client(sender, std::move(stanza));
-      co_return;
+      co_return Disposition::handled;
     }
     const auto to_attr = stanza.attribute("to");
     if (!to_attr || to_attr->empty()) {
@@ -827,25 +845,25 @@ struct Router::Impl {
         co_await local_iq(sender, std::move(stanza), true);
       } else {
         // RFC 6120 §10.3.1: a message without 'to' is for the user's own bare JID.
-        co_await message_to_bare(sender, std::move(stanza), sender->jid().bare());
+        co_return co_await message_to_bare(sender, std::move(stanza), sender->jid().bare());
       }
-      co_return;
+      co_return Disposition::handled;
     }
     auto to = Jid::parse(*to_attr);
     if (!to) {
       reply_error(sender, stanza, stanza_errc::jid_malformed);
-      co_return;
+      co_return Disposition::handled;
     }
-    co_await route_parsed(sender, std::move(stanza), std::move(*to));
+    co_return co_await route_parsed(sender, std::move(stanza), std::move(*to));
   }
 
-  asio::awaitable<void> route_parsed(std::shared_ptr<Session> sender, Element stanza, Jid to) {
+  asio::awaitable<Disposition> route_parsed(std::shared_ptr<Session> sender, Element stanza, Jid to) {
     const std::string_view name = stanza.name();
     if (!r.is_local_host(to.domain())) {
       // Server-to-server is not spoken yet: RFC 6120 §10.4.
       reply_error(sender, stanza, stanza_errc::remote_server_not_found,
                   "this server does not federate with other domains");
-      co_return;
+      co_return Disposition::handled;
     }
     if (to.local().empty()) {
       if (name == "iq") {
@@ -853,7 +871,7 @@ struct Router::Impl {
       } else if (name == "message" && type_of(stanza) != "error" && type_of(stanza) != "headline") {
         reply_error(sender, stanza, stanza_errc::service_unavailable);
       }
-      co_return;
+      co_return Disposition::handled;
     }
     if (name == "presence") {
       if (to.is_bare()) {
@@ -861,12 +879,12 @@ struct Router::Impl {
       } else if (auto target = r.sessions().find(to)) {
         deliver(target, std::move(stanza));
       }
-      co_return;
+      co_return Disposition::handled;
     }
     if (!to.is_bare()) {
       if (auto target = r.sessions().find(to)) {
         deliver(target, std::move(stanza));
-        co_return;
+        co_return Disposition::handled;
       }
       if (name == "message") {
         // RFC 6121 §8.5.3.2.1: no such resource, so treat it as sent to the bare JID,
@@ -875,16 +893,16 @@ struct Router::Impl {
         if (type == "groupchat") {
           reply_error(sender, stanza, stanza_errc::service_unavailable);
         } else if (type != "headline") {
-          co_await message_to_bare(sender, std::move(stanza), to.bare());
+          co_return co_await message_to_bare(sender, std::move(stanza), to.bare());
         }
       } else {
         reply_error(sender, stanza, stanza_errc::service_unavailable); // §8.5.3.2.2 (iq)
       }
-      co_return;
+      co_return Disposition::handled;
     }
     if (name == "message") {
-      co_await message_to_bare(sender, std::move(stanza), std::move(to));
-      co_return;
+      co_return co_await message_to_bare(sender, std::move(stanza), std::move(to));
+      co_return Disposition::handled;
     }
     // iq to another user's bare JID: the server answers on the user's behalf (RFC 6121 §8.5.1
     // for a missing user, §8.5.2.1.3 otherwise).
@@ -893,6 +911,7 @@ struct Router::Impl {
     } else if (type_of(stanza) == "get" || type_of(stanza) == "set") {
       reply_error(sender, stanza, stanza_errc::service_unavailable);
     }
+    co_return Disposition::handled;
   }
 };
 
@@ -905,18 +924,18 @@ bool Router::is_local_host(std::string_view domain) const noexcept {
   return std::find(hosts_.begin(), hosts_.end(), domain) != hosts_.end();
 }
 
-asio::awaitable<void> Router::from_client(std::shared_ptr<Session> sender, Element stanza) {
+asio::awaitable<Disposition> Router::from_client(std::shared_ptr<Session> sender, Element stanza) {
   Impl impl(*this);
-  co_await impl.from_client(std::move(sender), std::move(stanza));
+  co_return co_await impl.from_client(std::move(sender), std::move(stanza));
 }
 
-asio::awaitable<void> Router::route(Element stanza) {
+asio::awaitable<Disposition> Router::route(Element stanza) {
   Impl impl(*this);
   auto to = Jid::parse(stanza.attribute("to").value_or(""));
   if (!to) {
-    co_return;
+    co_return Disposition::handled;
   }
-  co_await impl.route_parsed(nullptr, std::move(stanza), std::move(*to));
+  co_return co_await impl.route_parsed(nullptr, std::move(stanza), std::move(*to));
 }
 
 asio::awaitable<void> Router::session_ended(std::shared_ptr<Session> session) {

@@ -7,8 +7,10 @@
 #include "core/tls/self_signed.hpp"
 #include "core/tls/server_context.hpp"
 #include "router/c2s/c2s_service.hpp"
-#include "storage/sqlite/open.hpp"
+#include "server/storage_setup.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -74,17 +76,19 @@ struct Daemon::Impl {
     }
     tls = *ctx;
 
-    fs::path db = config.storage.sqlite_path;
-    if (db.is_relative()) {
-      db = data_dir / db;
+    auto target = target_of(config);
+    if (!target) {
+      spdlog::critical("storage: {}", target.error());
+      return false;
     }
-    auto opened = storage::sqlite::open(db, {});
+    target->postgres_connections = std::max<std::size_t>(target->postgres_connections, config.storage.workers);
+    auto opened = open_storage(*target);
     if (!opened) {
-      spdlog::critical("storage: cannot open SQLite database {}: {}", db.string(), opened.error().message());
+      spdlog::critical("storage: {}", opened.error());
       return false;
     }
     storage = std::move(*opened);
-    spdlog::info("storage: SQLite at {}", db.string());
+    spdlog::info("storage: {}", describe(*target));
     workers = std::make_unique<core::async::WorkerPool>(config.storage.workers);
 
     router = std::make_unique<router::Router>(config, *storage, *workers);
@@ -113,8 +117,11 @@ struct Daemon::Impl {
     http_options.port = config.http.port;
     http_options.max_body_bytes = config.http.max_body_bytes;
     http = std::make_unique<core::http::Server>(io, http_options);
-    http->add_route("GET", "/health", [](core::http::Request, core::http::Responder respond) {
-      respond(core::http::Response::json(200, R"({"status":"ok"})"));
+    // 200 while the database answers; 503 (problem+json) while it does not, so that a load
+    // balancer stops sending users to a node that cannot store their messages.
+    http->add_route("GET", "/health", [this](core::http::Request, core::http::Responder respond) {
+      auto shared = std::make_shared<core::http::Responder>(std::move(respond));
+      asio::co_spawn(io, check_health(shared), asio::detached);
     });
     if (auto r = http->start(); !r) {
       spdlog::critical("{}", r.error().message);
@@ -122,6 +129,17 @@ struct Daemon::Impl {
     }
     spdlog::info("http: listening on {}:{}", config.http.address, http->port());
     return true;
+  }
+
+  asio::awaitable<void> check_health(std::shared_ptr<core::http::Responder> respond) {
+    auto job = [this] { return storage->ping(); };
+    auto reachable = co_await workers->run(std::move(job));
+    if (reachable) {
+      (*respond)(core::http::Response::json(200, R"({"status":"ok","storage":"ok"})"));
+    } else {
+      (*respond)(core::http::Response::problem(503, "urn:parley:problem:storage-unavailable",
+                                               "Storage unavailable", reachable.error().message()));
+    }
   }
 
   void shutdown() {

@@ -1,11 +1,15 @@
 // parleyctl: administration from the command line, in the manner of prosodyctl/ejabberdctl.
-// It works on the configured database directly (SQLite in WAL mode allows this while parleyd
-// runs).
+// It works on the configured database directly (SQLite in WAL mode and PostgreSQL both allow
+// this while parleyd runs).
 
 #include "config/loader.hpp"
 #include "core/jid/jid.hpp"
 #include "router/modules/registration.hpp"
+#include "server/storage_setup.hpp"
+#include "storage/copy.hpp"
+#include "storage/postgres/open.hpp"
 #include "storage/sqlite/open.hpp"
+#include "storage/storage_errc.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -24,6 +28,12 @@ commands:
   user delete JID (or del)          delete a user and everything stored for them
   user list                         list users
   user exists JID                   exit 0 if the user exists, 1 if not
+  storage migrate                   apply pending schema migrations to the configured storage
+  storage copy --from SRC --to DST  copy everything stored (users, credentials, rosters, offline
+                                    messages, work queues) into an empty storage
+
+SRC and DST are sqlite:PATH, postgres:DSN or a postgresql:// URI; the one left out is the
+configured storage. A PostgreSQL password may come from $PARLEY_POSTGRES_PASSWORD.
 
 JID is user@host, or just user for the first configured host.
 )";
@@ -71,6 +81,67 @@ std::optional<std::string> read_password(const std::vector<std::string>& args, s
   return line;
 }
 
+/// `storage migrate` and `storage copy`.
+int storage_command(const std::vector<std::string>& args, const parley::server::StorageTarget& configured) {
+  using parley::server::describe;
+  using parley::server::open_storage;
+  if (args.size() >= 2 && args[1] == "migrate" && args.size() == 2) {
+    // Opening applies whatever migrations are pending.
+    auto opened = open_storage(configured);
+    if (!opened) {
+      return fail(opened.error());
+    }
+    const int version = configured.backend == parley::config::StorageBackend::postgres
+                            ? parley::storage::postgres::latest_schema_version()
+                            : parley::storage::sqlite::latest_schema_version();
+    std::cout << describe(configured) << ": schema version " << version << '\n';
+    return 0;
+  }
+  if (args.size() >= 2 && args[1] == "copy") {
+    std::optional<parley::server::StorageTarget> from;
+    std::optional<parley::server::StorageTarget> to;
+    for (std::size_t i = 2; i < args.size(); ++i) {
+      if ((args[i] == "--from" || args[i] == "--to") && i + 1 < args.size()) {
+        (args[i] == "--from" ? from : to) = parley::server::target_from_spec(args[i + 1]);
+        ++i;
+      } else {
+        return fail("storage copy: unexpected argument '" + args[i] + "'");
+      }
+    }
+    if (!from && !to) {
+      return fail("storage copy needs --from or --to (the other side defaults to the configured storage)");
+    }
+    if (!from) {
+      from = configured;
+    }
+    if (!to) {
+      to = configured;
+    }
+    auto source = open_storage(*from);
+    if (!source) {
+      return fail(source.error());
+    }
+    auto target = open_storage(*to);
+    if (!target) {
+      return fail(target.error());
+    }
+    std::cout << "copying " << describe(*from) << " to " << describe(*to) << '\n';
+    auto counts = parley::storage::copy_all(**source, **target);
+    if (!counts) {
+      if (counts.error() == parley::storage::storage_errc::conflict) {
+        return fail("the target already holds users or work items; copy only into an empty storage");
+      }
+      return fail("copy failed: " + counts.error().message());
+    }
+    std::cout << "copied " << counts->users << " users, " << counts->credentials << " credentials, "
+              << counts->roster_items << " roster items, " << counts->offline_messages << " offline messages, "
+              << counts->work_items << " work items\n";
+    return 0;
+  }
+  std::cerr << usage;
+  return 2;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -110,15 +181,16 @@ int main(int argc, char** argv) {
     }
     config = std::move(*result.config);
   }
-  std::filesystem::path db = config.storage.sqlite_path;
-  if (db.is_relative()) {
-    db = std::filesystem::absolute(config.data_dir) / db;
+  auto configured = parley::server::target_of(config);
+  if (!configured) {
+    return fail(configured.error());
   }
-  std::error_code ec;
-  std::filesystem::create_directories(db.parent_path(), ec);
-  auto opened = parley::storage::sqlite::open(db);
+  if (args[0] == "storage") {
+    return storage_command(args, *configured);
+  }
+  auto opened = parley::server::open_storage(*configured);
   if (!opened) {
-    return fail("cannot open " + db.string() + ": " + opened.error().message());
+    return fail(opened.error());
   }
   auto& storage = **opened;
 

@@ -52,6 +52,11 @@ public:
   /// (the version then stays as it was).
   virtual boost::system::result<RosterVersion> remove_item(std::string_view username, std::string_view jid) = 0;
 
+  /// Replaces the whole roster of `username` with `roster`, version included (for copying
+  /// between backends; later changes get versions above roster.version). invalid_argument for
+  /// an item with an empty jid, two items with the same jid, or a negative version.
+  virtual boost::system::result<void> replace_roster(std::string_view username, const Roster& roster) = 0;
+
   /// JIDs with subscription `from` or `both`: the contacts who receive the user's presence
   /// broadcasts (RFC 6121 §4.2.2, §4.4.2). Sorted ascending.
   virtual boost::system::result<std::vector<std::string>> subscribers(std::string_view username) = 0;

@@ -2,6 +2,8 @@
 list(APPEND PARLEY_STORAGE_SOURCES
   storage_errc.cpp
   roster_item.cpp
+  copy.cpp
+  work_queue.cpp
   sqlite/open.cpp
   sqlite/detail/connection.cpp
   sqlite/detail/database.cpp
@@ -13,4 +15,15 @@ list(APPEND PARLEY_STORAGE_SOURCES
   sqlite/detail/thread_check.cpp
   sqlite/detail/transaction.cpp
   sqlite/detail/user_store.cpp
+  sqlite/detail/work_queue.cpp
+)
+list(APPEND PARLEY_STORAGE_SOURCES
+  postgres/open.cpp
+  postgres/detail/connection.cpp
+  postgres/detail/database.cpp
+  postgres/detail/migrations.cpp
+  postgres/detail/offline_store.cpp
+  postgres/detail/roster_store.cpp
+  postgres/detail/user_store.cpp
+  postgres/detail/work_queue.cpp
 )

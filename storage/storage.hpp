@@ -3,13 +3,15 @@
 #include "storage/offline_store.hpp"
 #include "storage/roster_store.hpp"
 #include "storage/user_store.hpp"
+#include "storage/work_queue.hpp"
 
 #include <string_view>
 
 namespace parley::storage {
 
 /// One open database and the stores it serves, one per concern. Backends: sqlite::open
-/// (storage/sqlite/open.hpp); PostgreSQL to follow.
+/// (storage/sqlite/open.hpp) and
+/// postgres::open (storage/postgres/open.hpp).
 ///
 /// The accessors are cheap and safe from any thread; the stores they return live as long as the
 /// Storage and carry their own threading contracts (worker pool only, never an I/O thread).
@@ -21,6 +23,17 @@ public:
   virtual UserStore& users() = 0;
   virtual RosterStore& roster() = 0;
   virtual OfflineStore& offline() = 0;
+  virtual WorkQueue& work() = 0;
+
+  /// Answers whether the database can be reached right now (one cheap query); unavailable
+  /// otherwise. For health checks. Blocks on I/O like every store call.
+  virtual boost::system::result<void> ping() {
+    auto counted = users().count_users();
+    if (!counted) {
+      return counted.error();
+    }
+    return {};
+  }
 
   /// A short name for logs and metrics: "sqlite", "postgres".
   virtual std::string_view backend_name() const noexcept = 0;

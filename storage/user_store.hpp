@@ -39,6 +39,10 @@ public:
   virtual boost::system::result<ScramCredentials> get_credentials(std::string_view username,
                                                                   std::string_view mechanism) = 0;
 
+  /// Every credential set of `username`, ordered by mechanism (for copying between backends).
+  /// not_found if the user does not exist.
+  virtual boost::system::result<std::vector<ScramCredentials>> list_credentials(std::string_view username) = 0;
+
   virtual boost::system::result<bool> user_exists(std::string_view username) = 0;
 
   /// Deletes the user and everything stored for them: credentials, roster, roster version,

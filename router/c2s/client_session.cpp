@@ -590,7 +590,16 @@ asio::awaitable<void> ClientSession::handle(Element element) {
       }
     }
     element.set_attribute("from", jid_->full());
-    co_await service_.router().from_client(shared_from_this(), std::move(element));
+    const auto disposition = co_await service_.router().from_client(shared_from_this(), std::move(element));
+    if (disposition == Disposition::not_stored && sm_.enabled) {
+      // Acknowledged means durable: this stanza must not be counted. But h is a count, and
+      // every later <a/> would then acknowledge the wrong stanzas; so the stream ends here, h
+      // not counting it, and the client sends it again on its next session (XEP-0198 §5).
+      // The router posted its stanza error (wait) to this strand; let it out first.
+      co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+      fail(stream_errc::internal_server_error, "storage is unavailable; unacknowledged stanzas were not stored");
+      co_return;
+    }
     // XEP-0198 §4: counted once handled, i.e. delivered, stored or answered; so an <a/> never
     // covers a stanza that could still be lost.
     if (sm_.enabled) {
@@ -1011,7 +1020,13 @@ asio::awaitable<void> ClientSession::end_session() {
       continue;
     }
     stanza->set_attribute("to", std::string(jid_->bare_string()));
-    co_await service_.router().route(std::move(*stanza));
+    const std::string id(stanza->attribute("id").value_or(""));
+    if (co_await service_.router().route(std::move(*stanza)) == Disposition::not_stored) {
+      // Its sender was acknowledged when it reached this session; with storage down there is
+      // nowhere left to keep it. Loud, so that an operator sees what an outage cost.
+      spdlog::error("c2s: {}: a message the client never acknowledged (id '{}') could not be stored and is lost",
+                    jid_->full(), id);
+    }
   }
 }
 

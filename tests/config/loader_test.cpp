@@ -74,6 +74,9 @@ void check_same(const Config& a, const Config& b) {
   CHECK(a.limits.unauthenticated_timeout_seconds == b.limits.unauthenticated_timeout_seconds);
   CHECK(a.storage.backend == b.storage.backend);
   CHECK(a.storage.sqlite_path == b.storage.sqlite_path);
+  CHECK(a.storage.postgres_dsn == b.storage.postgres_dsn);
+  CHECK(a.storage.postgres_password_env == b.storage.postgres_password_env);
+  CHECK(a.storage.postgres_connections == b.storage.postgres_connections);
   CHECK(a.storage.workers == b.storage.workers);
   CHECK(a.storage.offline_quota == b.storage.offline_quota);
 }
@@ -346,8 +349,8 @@ TEST_CASE("enum values name the accepted values") {
               "[log] format: 'xml' is not accepted; expected one of: text, json");
   check_error("[c2s]\ntls = \"yes\"\n", 2, 7,
               "[c2s] tls: 'yes' is not accepted; expected one of: required, optional, disabled");
-  check_error("[storage]\nbackend = \"postgres\"\n", 2, 11,
-              "[storage] backend: 'postgres' is not accepted; expected one of: sqlite");
+  check_error("[storage]\nbackend = \"mysql\"\n", 2, 11,
+              "[storage] backend: 'mysql' is not accepted; expected one of: sqlite, postgres");
 }
 
 TEST_CASE("hosts") {
@@ -520,7 +523,7 @@ port = 5281
 [limits]
 max_depth = 2
 [storage]
-backend = "postgres"
+backend = "mysql"
 )");
   CHECK_FALSE(testling.ok());
   CHECK_FALSE(testling.config.has_value());
@@ -536,7 +539,7 @@ backend = "postgres"
       "address; each listener needs its own port",
       "test.toml:10:2: unknown table [htpp]; did you mean [http]?",
       "test.toml:13:13: [limits] max_depth: 2 is out of range; expected 4..1024",
-      "test.toml:15:11: [storage] backend: 'postgres' is not accepted; expected one of: sqlite",
+      "test.toml:15:11: [storage] backend: 'mysql' is not accepted; expected one of: sqlite, postgres",
   };
   std::vector<std::string> actual;
   for (const ConfigError& error : testling.errors) {
@@ -642,4 +645,20 @@ TEST_CASE("a boolean key refuses other types") {
   const auto ok = parley::config::load_string("[c2s]\nallow_registration = true\n", "b.toml");
   REQUIRE(ok.ok());
   CHECK(ok.config->c2s.allow_registration);
+}
+
+TEST_CASE("the postgres backend needs a DSN") {
+  const auto missing = parley::config::load_string("[storage]\nbackend = \"postgres\"\n", "p.toml");
+  REQUIRE(missing.errors.size() == 1);
+  CHECK(missing.errors[0].line == 2);
+  CHECK(missing.errors[0].message.find("postgres_dsn") != std::string::npos);
+  const auto ok = parley::config::load_string(
+      "[storage]\nbackend = \"postgres\"\npostgres_dsn = \"host=db dbname=parley\"\n"
+      "postgres_password_env = \"DB_PASSWORD\"\npostgres_connections = 16\n",
+      "p.toml");
+  REQUIRE(ok.ok());
+  CHECK(ok.config->storage.backend == parley::config::StorageBackend::postgres);
+  CHECK(ok.config->storage.postgres_dsn == "host=db dbname=parley");
+  CHECK(ok.config->storage.postgres_password_env == "DB_PASSWORD");
+  CHECK(ok.config->storage.postgres_connections == 16);
 }

@@ -1,7 +1,15 @@
 """Starts a real parleyd for end-to-end scenarios: free ports, a generated config, a private
-data directory, and a clean stop. One scenario per file; each file is a ctest test."""
+data directory, and a clean stop. One scenario per file; each file is a ctest test.
 
+Storage is SQLite in the data directory, unless PARLEY_E2E_BACKEND=postgres: then each Server
+stores in a fresh schema of the PostgreSQL server named by PARLEY_TEST_PG_DSN_FILE (the
+parley_pg ctest fixture), with the password handed to parleyd in its environment."""
+
+import atexit
 import os
+import re
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +20,9 @@ import urllib.request
 
 PARLEYD = os.environ.get("PARLEYD", "")
 PARLEYCTL = os.environ.get("PARLEYCTL", "")
+PGCLUSTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pg", "pgcluster.sh")
+# parleyd and parleyctl read the PostgreSQL password from this variable, not from the DSN.
+PG_PASSWORD_ENV = "PARLEY_TEST_PG_PASSWORD"
 
 
 def free_port():
@@ -33,11 +44,120 @@ def wait_for_port(port, timeout=20.0, proc=None):
     raise AssertionError(f"nothing listens on port {port} after {timeout}s")
 
 
-class Server:
-    """A parleyd with its own directory. Use as a context manager."""
+def parse_dsn(dsn):
+    """Splits a libpq keyword/value connection string into an ordered dict."""
+    out = {}
+    for m in re.finditer(r"\s*(\w+)\s*=\s*('((?:[^'\\]|\\.)*)'|(\S+))", dsn):
+        value = m.group(4) if m.group(4) is not None else re.sub(r"\\(.)", r"\1", m.group(3))
+        out[m.group(1)] = value
+    return out
 
-    def __init__(self, extra_toml="", tls="optional", hosts=("localhost",), log_level="info", c2s_extra=""):
+
+def format_dsn(fields):
+    def quote(v):
+        if v and not re.search(r"[\s'\\=]", v):
+            return v
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return " ".join(f"{k}={quote(v)}" for k, v in fields.items())
+
+
+def toml_string(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _psql():
+    found = shutil.which("psql")
+    return found if found else "/usr/lib/postgresql/15/bin/psql"
+
+
+class PgCluster:
+    """A private PostgreSQL server run by tests/pg/pgcluster.sh in `dir`. Without `dir`, a
+    new temporary directory (its parent searchable by the `postgres` user, which runs the
+    server when we are root). A restarted cluster keeps its port, so DSNs stay valid."""
+
+    def __init__(self, dir=None):
+        if dir is None:
+            parent = tempfile.mkdtemp(prefix="parley-pg-")
+            os.chmod(parent, 0o711)
+            dir = os.path.join(parent, "cluster")
+        self.dir = os.path.abspath(dir)
+
+    def _run(self, action):
+        r = subprocess.run(["bash", PGCLUSTER, action, self.dir], capture_output=True, text=True,
+                           timeout=180)
+        if r.returncode != 0:
+            raise AssertionError(f"pgcluster.sh {action} {self.dir} failed: {r.stderr}")
+        return r.stdout.strip()
+
+    def start(self):
+        """Creates the cluster if needed and starts it; returns the DSN of role parley."""
+        return self._run("start")
+
+    def stop(self):
+        """Fast shutdown: open connections are cut. No error when it is not running."""
+        self._run("stop")
+
+    def destroy(self):
+        self._run("destroy")
+
+    def dsn(self):
+        """host=127.0.0.1 port=... dbname=parley user=parley password=..."""
+        with open(os.path.join(self.dir, "dsn")) as f:
+            return f.read().strip()
+
+    def admin_dsn(self):
+        """The superuser over the Unix socket, no password."""
+        with open(os.path.join(self.dir, "admin-dsn")) as f:
+            return f.read().strip()
+
+    def psql(self, sql, admin=False, check=True):
+        """Runs SQL through psql as role parley (or the superuser); returns its stdout."""
+        r = subprocess.run([_psql(), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                            self.admin_dsn() if admin else self.dsn(), "-c", sql],
+                           capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"psql {sql!r} failed: {r.stderr}")
+        return r.stdout
+
+
+def fixture_pg_cluster():
+    """The cluster of the parley_pg ctest fixture (the test must require that fixture)."""
+    dsn_file = os.environ.get("PARLEY_TEST_PG_DSN_FILE")
+    if not dsn_file:
+        raise AssertionError("PARLEY_TEST_PG_DSN_FILE is not set: the test does not require "
+                             "the parley_pg fixture")
+    return PgCluster(os.path.dirname(dsn_file))
+
+
+def pg_stop():
+    """Stops the fixture's cluster. Every test that runs meanwhile on it loses its database,
+    so a scenario that needs an outage should rather start its own PgCluster."""
+    fixture_pg_cluster().stop()
+
+
+def pg_start():
+    """Starts the fixture's cluster again, on the same port."""
+    fixture_pg_cluster().start()
+
+
+class Server:
+    """A parleyd with its own directory. Use as a context manager.
+
+    Storage: SQLite by default; PostgreSQL with `pg_cluster` (a PgCluster) or when
+    PARLEY_E2E_BACKEND=postgres (the fixture's cluster). Each PostgreSQL-backed Server gets a
+    schema of its own, which lives as long as this process: stop() and start() keep the data."""
+
+    def __init__(self, extra_toml="", tls="optional", hosts=("localhost",), log_level="info", c2s_extra="",
+                 pg_cluster=None):
         self.dir = tempfile.mkdtemp(prefix="parley-e2e-")
+        self.env = dict(os.environ)
+        self.pg_cluster = pg_cluster
+        if self.pg_cluster is None and os.environ.get("PARLEY_E2E_BACKEND", "sqlite") == "postgres":
+            self.pg_cluster = fixture_pg_cluster()
+        self.backend = "postgres" if self.pg_cluster is not None else "sqlite"
+        self.pg_schema = None
+        if self.pg_cluster is not None:
+            extra_toml = self._use_postgres(extra_toml)
         self.c2s_port = free_port()
         self.http_port = free_port()
         self.direct_tls_port = free_port()
@@ -70,10 +190,40 @@ port = {self.http_port}
 
     def ctl(self, *args, input_text=None, check=True):
         r = subprocess.run([PARLEYCTL, "--config", self.config_path, *args], input=input_text,
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60, env=self.env)
         if check and r.returncode != 0:
             raise AssertionError(f"parleyctl {args} failed: {r.stderr}")
         return r
+
+    def _use_postgres(self, extra_toml):
+        """Creates this server's schema and returns extra_toml with the [storage] keys that
+        point parleyd at it. The password goes into the environment, not into the DSN."""
+        fields = parse_dsn(self.pg_cluster.dsn())
+        password = fields.pop("password", "")
+        self.pg_schema = "e2e_" + secrets.token_hex(6)
+        self.pg_cluster.psql(f"CREATE SCHEMA {self.pg_schema}")
+        atexit.register(self._drop_pg_schema)
+        fields["options"] = f"-csearch_path={self.pg_schema}"
+        self.env[PG_PASSWORD_ENV] = password
+        keys = (f'backend = "postgres"\n'
+                f'postgres_dsn = {toml_string(format_dsn(fields))}\n'
+                f'postgres_password_env = "{PG_PASSWORD_ENV}"\n')
+        # A scenario's own [storage] table (say, for worker threads) gets the keys added.
+        header = re.search(r"^\[storage\][ \t]*\n", extra_toml, re.M)
+        if header:
+            return extra_toml[:header.end()] + keys + extra_toml[header.end():]
+        return f"{extra_toml}\n[storage]\n{keys}"
+
+    def _drop_pg_schema(self):
+        # Best effort, at exit: a parleyd still running would hold locks on the tables.
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        try:
+            self.pg_cluster.psql(f"SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {self.pg_schema} CASCADE",
+                                 check=False)
+        except (OSError, subprocess.SubprocessError):
+            pass
 
     def add_user(self, name, password):
         self.ctl("user", "add", name, "--password", password)
@@ -81,7 +231,7 @@ port = {self.http_port}
     def start(self):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([PARLEYD, "--config", self.config_path], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=self.env)
         wait_for_port(self.c2s_port, proc=self.proc)
         wait_for_port(self.http_port, proc=self.proc)
         return self

@@ -187,3 +187,69 @@ TEST_CASE_TEMPLATE("concurrency: the quota holds under concurrent pushes", Backe
   CHECK(other == 0);
   CHECK(testling->offline().count("alice").value() == quota);
 }
+
+TEST_CASE_TEMPLATE("concurrency: 4 workers claiming at once take every work item exactly once", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+
+  constexpr int item_count = 400;
+  constexpr std::size_t batch_limit = 5;
+  const auto now = Timestamp(std::chrono::microseconds(1700000000000000));
+  std::set<WorkItemId> enqueued;
+  for (int i = 0; i < item_count; ++i) {
+    enqueued.insert(work.enqueue("outbox", "item" + std::to_string(i), "<message/>", now, now).value().id);
+  }
+  REQUIRE(enqueued.size() == static_cast<std::size_t>(item_count));
+
+  std::mutex claims_mutex;
+  std::map<WorkItemId, int> claims; // guarded by claims_mutex
+  std::atomic<int> batches{0};
+  std::atomic<int> failures{0};
+  {
+    async::WorkerPool pool(4);
+    for (int w = 0; w < 4; ++w) {
+      pool.post([&, w] {
+        const std::string owner = "node/" + std::to_string(w);
+        for (;;) {
+          // An hour's lease never runs out here, so a second claim of any item would be a bug.
+          auto batch = work.claim("outbox", owner, now, std::chrono::hours(1), batch_limit);
+          if (!batch) {
+            ++failures;
+            return;
+          }
+          if (batch->empty()) {
+            return;
+          }
+          ++batches;
+          if (batch->size() > batch_limit) {
+            ++failures;
+          }
+          for (const auto& item : *batch) {
+            {
+              std::lock_guard lock(claims_mutex);
+              ++claims[item.id];
+            }
+            if (item.owner != owner || item.attempts != 1 || !work.complete(item.id, owner, now)) {
+              ++failures;
+            }
+          }
+        }
+      });
+    }
+  } // the pool's destructor waits for every worker to find the queue empty
+
+  CHECK(failures == 0);
+  CHECK(batches >= item_count / static_cast<int>(batch_limit));
+  CHECK(claims.size() == enqueued.size());
+  const auto claimed_twice =
+      std::count_if(claims.begin(), claims.end(), [](const auto& entry) { return entry.second != 1; });
+  CHECK(claimed_twice == 0);
+  const auto unexpected =
+      std::count_if(claims.begin(), claims.end(), [&](const auto& entry) { return enqueued.count(entry.first) == 0; });
+  CHECK(unexpected == 0);
+  CHECK(work.count("outbox", WorkState::done).value() == static_cast<std::uint64_t>(item_count));
+  CHECK(work.count("outbox", WorkState::claimed).value() == 0);
+  CHECK(work.count("outbox", WorkState::pending).value() == 0);
+}

@@ -15,6 +15,7 @@
 #include <vector>
 
 using namespace parley::storage;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -54,6 +55,14 @@ RosterItem contact(std::string jid, Subscription subscription = Subscription::no
 
 Timestamp at(std::int64_t microseconds) {
   return Timestamp(std::chrono::microseconds(microseconds));
+}
+
+std::vector<WorkItemId> ids_of(const std::vector<WorkItem>& items) {
+  std::vector<WorkItemId> ids;
+  for (const auto& item : items) {
+    ids.push_back(item.id);
+  }
+  return ids;
 }
 
 std::vector<std::string> jids_of(const Roster& roster) {
@@ -305,6 +314,30 @@ TEST_CASE_TEMPLATE("users: delete_user removes everything of the user and nothin
   CHECK(offline.count("bob").value() == 2);
 }
 
+TEST_CASE_TEMPLATE("users: list_credentials returns every credential set in mechanism byte order", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& users = testling->users();
+
+  REQUIRE(users.create_user("alice", {scram("SCRAM-SHA-512", 'a'), scram("SCRAM-SHA-1-PLUS", 'b'),
+                                      scram("SCRAM-SHA-256", 'c'), scram("SCRAM-SHA-1", 'd')}));
+  CHECK(users.list_credentials("alice").value() ==
+        std::vector<ScramCredentials>{scram("SCRAM-SHA-1", 'd'), scram("SCRAM-SHA-1-PLUS", 'b'),
+                                      scram("SCRAM-SHA-256", 'c'), scram("SCRAM-SHA-512", 'a')});
+
+  REQUIRE(users.create_user("bob", {}));
+  CHECK(users.list_credentials("bob").value().empty());
+
+  REQUIRE(users.set_credentials("alice", {scram("SCRAM-SHA-256", 'e')}));
+  CHECK(users.list_credentials("alice").value() == std::vector<ScramCredentials>{scram("SCRAM-SHA-256", 'e')});
+
+  CHECK(users.list_credentials("nobody").error() == storage_errc::not_found);
+  CHECK(users.list_credentials("").error() == storage_errc::invalid_argument);
+  REQUIRE(users.delete_user("alice"));
+  CHECK(users.list_credentials("alice").error() == storage_errc::not_found);
+}
+
 // ---------------------------------------------------------------------------------------------
 // RosterStore
 
@@ -516,6 +549,91 @@ TEST_CASE_TEMPLATE("roster: unknown users and empty keys are refused", Backend, 
   CHECK(roster.get_version("alice").value() == 0);
 }
 
+TEST_CASE_TEMPLATE("roster: replace_roster replaces every item, group and the version", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& roster = testling->roster();
+  REQUIRE(testling->users().create_user("alice", {}));
+  REQUIRE(testling->users().create_user("bob", {}));
+  REQUIRE(roster.upsert_item("alice", contact("carol@example.com", Subscription::both, {"Friends"})));
+  REQUIRE(roster.upsert_item("alice", contact("dave@example.com", Subscription::to, {"Work"})));
+  const auto bobs = roster.upsert_item("bob", contact("carol@example.com", Subscription::from, {"B"})).value();
+
+  RosterItem erin = contact("erin@example.com", Subscription::both, {"Work", "Family", "Work"});
+  erin.ask_subscribe = true;
+  erin.approved = true;
+  RosterItem carol = contact("carol@example.com", Subscription::to);
+  carol.name = "";
+  carol.pending_in = true;
+  Roster copy;
+  copy.version = 42;
+  copy.items = {erin, carol}; // not sorted: the store sorts
+
+  REQUIRE(roster.replace_roster("alice", copy));
+  RosterItem expected_erin = erin;
+  expected_erin.groups = {"Family", "Work"};
+  auto stored = roster.get_roster("alice").value();
+  CHECK(stored.version == 42);
+  CHECK(stored.items == std::vector<RosterItem>{carol, expected_erin});
+  CHECK(roster.get_version("alice").value() == 42);
+  CHECK(roster.get_item("alice", "dave@example.com").error() == storage_errc::not_found);
+  CHECK(roster.subscribers("alice").value() == std::vector<std::string>{"erin@example.com"});
+  CHECK(roster.pending_in("alice").value() == std::vector<std::string>{"carol@example.com"});
+
+  // Later changes continue above the copied version.
+  const auto upserted = roster.upsert_item("alice", contact("dave@example.com")).value();
+  CHECK(upserted > 42);
+  CHECK(roster.remove_item("alice", "erin@example.com").value() > upserted);
+
+  // Another user's roster is left alone.
+  CHECK(roster.get_version("bob").value() == bobs);
+  CHECK(roster.get_item("bob", "carol@example.com").value().groups == std::vector<std::string>{"B"});
+
+  SUBCASE("an empty roster at a lower version empties it") {
+    REQUIRE(roster.replace_roster("alice", Roster{}));
+    auto emptied = roster.get_roster("alice").value();
+    CHECK(emptied.items.empty());
+    CHECK(emptied.version == 0);
+    CHECK(roster.upsert_item("alice", contact("frank@example.com")).value() > 0);
+    REQUIRE(roster.upsert_item("alice", contact("erin@example.com")));
+    CHECK(roster.get_item("alice", "erin@example.com").value().groups.empty());
+  }
+}
+
+TEST_CASE_TEMPLATE("roster: replace_roster refuses an invalid roster and keeps the old one", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& roster = testling->roster();
+  REQUIRE(testling->users().create_user("alice", {}));
+  const auto version = roster.upsert_item("alice", contact("carol@example.com", Subscription::both, {"A"})).value();
+
+  Roster negative;
+  negative.version = -1;
+  CHECK(roster.replace_roster("alice", negative).error() == storage_errc::invalid_argument);
+
+  Roster empty_jid;
+  empty_jid.version = 7;
+  empty_jid.items = {contact("dave@example.com"), contact("")};
+  CHECK(roster.replace_roster("alice", empty_jid).error() == storage_errc::invalid_argument);
+
+  Roster twice;
+  twice.version = 7;
+  twice.items = {contact("dave@example.com", Subscription::to), contact("dave@example.com", Subscription::from)};
+  CHECK(roster.replace_roster("alice", twice).error() == storage_errc::invalid_argument);
+
+  auto kept = roster.get_roster("alice").value();
+  CHECK(kept.version == version);
+  CHECK(kept.items == std::vector<RosterItem>{contact("carol@example.com", Subscription::both, {"A"})});
+
+  Roster valid;
+  valid.version = 3;
+  valid.items = {contact("dave@example.com")};
+  CHECK(roster.replace_roster("nobody", valid).error() == storage_errc::not_found);
+  CHECK(roster.replace_roster("", valid).error() == storage_errc::invalid_argument);
+}
+
 // ---------------------------------------------------------------------------------------------
 // OfflineStore
 
@@ -679,6 +797,438 @@ TEST_CASE_TEMPLATE("offline: unknown users are refused", Backend, PARLEY_STORAGE
 }
 
 // ---------------------------------------------------------------------------------------------
+// WorkQueue
+
+TEST_CASE_TEMPLATE("work: enqueue stores a pending item once per queue and key", Backend, PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+
+  const std::string payload = "{\"to\":\"j\xc3\xb6rg@example.com\",\"body\":\"<hi/> & 'bye'\"}";
+  const auto first = work.enqueue("outbox", "msg-1", payload, at(100), at(150)).value();
+  CHECK(first.created);
+  CHECK(first.id > 0);
+
+  const auto stored = work.get(first.id).value();
+  CHECK(stored.id == first.id);
+  CHECK(stored.queue == "outbox");
+  CHECK(stored.key == "msg-1");
+  CHECK(stored.payload == payload);
+  CHECK(stored.state == WorkState::pending);
+  CHECK(stored.attempts == 0);
+  CHECK(stored.created == at(100));
+  CHECK(stored.due == at(150));
+  CHECK(stored.owner.empty());
+  CHECK(stored.last_error.empty());
+  CHECK(stored.updated == at(100));
+
+  const auto again = work.enqueue("outbox", "msg-1", "another payload", at(200), at(200)).value();
+  CHECK(again.id == first.id);
+  CHECK_FALSE(again.created);
+  CHECK(work.get(first.id).value() == stored);
+  CHECK(work.count("outbox", WorkState::pending).value() == 1);
+
+  // The key is unique within its queue only.
+  const auto elsewhere = work.enqueue("inbox", "msg-1", "x", at(300), at(300)).value();
+  CHECK(elsewhere.created);
+  CHECK(elsewhere.id > first.id);
+  const auto second = work.enqueue("outbox", "msg-2", "y", at(300), at(300)).value();
+  CHECK(second.created);
+  CHECK(second.id > elsewhere.id);
+
+  // Whatever state the item is in, the same key is the same work.
+  REQUIRE(work.claim("outbox", "node/1", at(150), 30s, 1).value().size() == 1);
+  REQUIRE(work.complete(first.id, "node/1", at(160)));
+  const auto after_done = work.enqueue("outbox", "msg-1", "again", at(400), at(400)).value();
+  CHECK(after_done.id == first.id);
+  CHECK_FALSE(after_done.created);
+  CHECK(work.get(first.id).value().state == WorkState::done);
+  CHECK(work.get(first.id).value().payload == payload);
+}
+
+TEST_CASE_TEMPLATE("work: invalid arguments are refused and change nothing", Backend, PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+
+  CHECK(work.enqueue("", "k", "p", at(0), at(0)).error() == storage_errc::invalid_argument);
+  CHECK(work.enqueue("q", "", "p", at(0), at(0)).error() == storage_errc::invalid_argument);
+  CHECK(work.queues().value().empty());
+
+  const auto id = work.enqueue("q", "k", "p", at(0), at(0)).value().id;
+  CHECK(work.claim("", "node/1", at(10), 30s, 1).error() == storage_errc::invalid_argument);
+  CHECK(work.claim("q", "", at(10), 30s, 1).error() == storage_errc::invalid_argument);
+  CHECK(work.claim("q", "node/1", at(10), 30s, 0).error() == storage_errc::invalid_argument);
+  CHECK(work.list("q", WorkState::pending, 0, 0).error() == storage_errc::invalid_argument);
+  CHECK(work.purge("q", WorkState::pending, at(1000)).error() == storage_errc::invalid_argument);
+  CHECK(work.purge("q", WorkState::claimed, at(1000)).error() == storage_errc::invalid_argument);
+
+  WorkItem restored;
+  restored.id = id + 10;
+  restored.queue = "q";
+  restored.key = "restored";
+  auto no_queue = restored;
+  no_queue.queue.clear();
+  CHECK(work.restore(no_queue).error() == storage_errc::invalid_argument);
+  auto no_key = restored;
+  no_key.key.clear();
+  CHECK(work.restore(no_key).error() == storage_errc::invalid_argument);
+  auto zero_id = restored;
+  zero_id.id = 0;
+  CHECK(work.restore(zero_id).error() == storage_errc::invalid_argument);
+  auto negative_id = restored;
+  negative_id.id = -5;
+  CHECK(work.restore(negative_id).error() == storage_errc::invalid_argument);
+
+  // None of the refused calls claimed, deleted or stored anything.
+  const auto item = work.get(id).value();
+  CHECK(item.state == WorkState::pending);
+  CHECK(item.attempts == 0);
+  CHECK(work.count("q", WorkState::pending).value() == 1);
+  CHECK(work.queues().value() == std::vector<std::string>{"q"});
+  CHECK(work.get(id + 10).error() == storage_errc::not_found);
+}
+
+TEST_CASE_TEMPLATE("work: claim takes due items of its queue, oldest due first, then lowest id", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+
+  // Enqueued in an order that differs from due order.
+  const auto a = work.enqueue("q", "a", "pa", at(0), at(300)).value().id;
+  const auto b = work.enqueue("q", "b", "pb", at(0), at(100)).value().id;
+  const auto c = work.enqueue("q", "c", "pc", at(0), at(300)).value().id; // same due as a
+  const auto d = work.enqueue("q", "d", "pd", at(0), at(200)).value().id;
+  const auto later = work.enqueue("q", "later", "pl", at(0), at(1000)).value().id;
+  const auto other = work.enqueue("other", "a", "po", at(0), at(0)).value().id;
+
+  const auto first = work.claim("q", "node/1", at(500), 60s, 2).value();
+  CHECK(ids_of(first) == std::vector<WorkItemId>{b, d});
+  for (const auto& item : first) {
+    CHECK(item.state == WorkState::claimed);
+    CHECK(item.owner == "node/1");
+    CHECK(item.attempts == 1);
+    CHECK(item.lease_until == at(500) + 60s);
+    CHECK(item.updated == at(500));
+    CHECK(item.created == at(0));
+    CHECK(item.queue == "q");
+    CHECK(work.get(item.id).value() == item);
+  }
+  CHECK(first.at(0).payload == "pb");
+  CHECK(first.at(0).due == at(100));
+
+  // Not yet due (`later`) and other queues' items stay.
+  const auto second = work.claim("q", "node/2", at(500), 60s, 10).value();
+  CHECK(ids_of(second) == std::vector<WorkItemId>{a, c});
+  CHECK(work.claim("q", "node/3", at(999), 60s, 10).value().empty());
+
+  // Due exactly now counts as due.
+  CHECK(ids_of(work.claim("q", "node/3", at(1000), 60s, 10).value()) == std::vector<WorkItemId>{later});
+  CHECK(work.get(other).value().state == WorkState::pending);
+  CHECK(work.count("q", WorkState::claimed).value() == 5);
+  CHECK(work.count("q", WorkState::pending).value() == 0);
+  CHECK(ids_of(work.claim("other", "node/1", at(0), 60s, 10).value()) == std::vector<WorkItemId>{other});
+}
+
+TEST_CASE_TEMPLATE("work: a claim holds until its lease runs out, then another owner may take the item", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+  const auto id = work.enqueue("q", "k", "p", at(0), at(0)).value().id;
+
+  const auto mine = work.claim("q", "node-a/1", at(1000), 10s, 5).value();
+  REQUIRE(ids_of(mine) == std::vector<WorkItemId>{id});
+  CHECK(mine[0].lease_until == at(1000) + 10s);
+
+  CHECK(work.claim("q", "node-b/1", at(1000) + 10s - 1us, 10s, 5).value().empty());
+
+  const auto theirs = work.claim("q", "node-b/1", at(1000) + 10s, 10s, 5).value();
+  REQUIRE(ids_of(theirs) == std::vector<WorkItemId>{id});
+  CHECK(theirs[0].owner == "node-b/1");
+  CHECK(theirs[0].attempts == 2);
+  CHECK(theirs[0].lease_until == at(1000) + 20s);
+
+  // The first owner lost the item: whatever it reports is refused.
+  CHECK(work.complete(id, "node-a/1", at(1000) + 11s).error() == storage_errc::conflict);
+  CHECK(work.retry(id, "node-a/1", at(1000) + 11s, at(0), "late").error() == storage_errc::conflict);
+  CHECK(work.bury(id, "node-a/1", at(1000) + 11s, "late").error() == storage_errc::conflict);
+  CHECK(work.get(id).value() == theirs[0]);
+
+  REQUIRE(work.complete(id, "node-b/1", at(1000) + 12s));
+  const auto done = work.get(id).value();
+  CHECK(done.state == WorkState::done);
+  CHECK(done.updated == at(1000) + 12s);
+  CHECK(done.attempts == 2);
+  CHECK(work.claim("q", "node-c/1", at(1000) + 1h, 10s, 5).value().empty());
+
+  SUBCASE("a lease that ran out with nobody taking the item still lets its owner finish") {
+    const auto slow = work.enqueue("q", "slow", "p", at(0), at(0)).value().id;
+    REQUIRE(work.claim("q", "node-a/1", at(2000), 1s, 5).value().size() == 1);
+    REQUIRE(work.complete(slow, "node-a/1", at(2000) + 1h));
+    CHECK(work.get(slow).value().state == WorkState::done);
+  }
+}
+
+TEST_CASE_TEMPLATE("work: complete, retry, bury and revive move items between states", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+  const auto id = work.enqueue("q", "k", "p", at(0), at(0)).value().id;
+  const WorkItemId unknown = id + 1000;
+
+  CHECK(work.complete(unknown, "w", at(1)).error() == storage_errc::not_found);
+  CHECK(work.retry(unknown, "w", at(1), at(2), "e").error() == storage_errc::not_found);
+  CHECK(work.bury(unknown, "w", at(1), "e").error() == storage_errc::not_found);
+  CHECK(work.revive(unknown, at(1)).error() == storage_errc::not_found);
+  CHECK(work.get(unknown).error() == storage_errc::not_found);
+
+  // A pending item is claimed by nobody and is not dead.
+  CHECK(work.complete(id, "w", at(1)).error() == storage_errc::conflict);
+  CHECK(work.retry(id, "w", at(1), at(2), "e").error() == storage_errc::conflict);
+  CHECK(work.bury(id, "w", at(1), "e").error() == storage_errc::conflict);
+  CHECK(work.revive(id, at(1)).error() == storage_errc::conflict);
+
+  REQUIRE(work.claim("q", "w", at(10), 30s, 1).value().size() == 1);
+  CHECK(work.revive(id, at(11)).error() == storage_errc::conflict);
+  CHECK(work.complete(id, "someone-else", at(11)).error() == storage_errc::conflict);
+  CHECK(work.get(id).value().state == WorkState::claimed);
+
+  // retry: pending again, not claimable before its new due time.
+  REQUIRE(work.retry(id, "w", at(20), at(5000), "timeout talking to the SMS gateway"));
+  const auto retried = work.get(id).value();
+  CHECK(retried.state == WorkState::pending);
+  CHECK(retried.due == at(5000));
+  CHECK(retried.last_error == "timeout talking to the SMS gateway");
+  CHECK(retried.attempts == 1);
+  CHECK(retried.updated == at(20));
+  CHECK(work.complete(id, "w", at(21)).error() == storage_errc::conflict);
+  CHECK(work.claim("q", "w", at(4999), 30s, 1).value().empty());
+  const auto again = work.claim("q", "w2", at(5000), 30s, 1).value();
+  REQUIRE(ids_of(again) == std::vector<WorkItemId>{id});
+  CHECK(again[0].attempts == 2);
+
+  // bury: the dead-letter state, never claimed again.
+  REQUIRE(work.bury(id, "w2", at(5001), "gateway rejected the number"));
+  const auto dead = work.get(id).value();
+  CHECK(dead.state == WorkState::dead);
+  CHECK(dead.last_error == "gateway rejected the number");
+  CHECK(dead.updated == at(5001));
+  CHECK(dead.attempts == 2);
+  CHECK(work.claim("q", "w", at(5001) + 24h, 30s, 1).value().empty());
+  CHECK(work.bury(id, "w2", at(5002), "again").error() == storage_errc::conflict);
+  CHECK(work.complete(id, "w2", at(5002)).error() == storage_errc::conflict);
+  CHECK(work.retry(id, "w2", at(5002), at(5002), "again").error() == storage_errc::conflict);
+
+  // revive: pending, due now, attempts from 0.
+  REQUIRE(work.revive(id, at(6000)));
+  const auto revived = work.get(id).value();
+  CHECK(revived.state == WorkState::pending);
+  CHECK(revived.due == at(6000));
+  CHECK(revived.attempts == 0);
+  CHECK(revived.updated == at(6000));
+  CHECK(work.revive(id, at(6001)).error() == storage_errc::conflict);
+  const auto third = work.claim("q", "w3", at(6000), 30s, 1).value();
+  REQUIRE(ids_of(third) == std::vector<WorkItemId>{id});
+  CHECK(third[0].attempts == 1);
+
+  REQUIRE(work.complete(id, "w3", at(6001)));
+  CHECK(work.get(id).value().state == WorkState::done);
+  CHECK(work.complete(id, "w3", at(6002)).error() == storage_errc::conflict);
+  CHECK(work.revive(id, at(6002)).error() == storage_errc::conflict);
+  CHECK(work.get(id).value().updated == at(6001));
+}
+
+TEST_CASE_TEMPLATE("work: list pages by id through one queue and state, and count counts them", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+
+  std::vector<WorkItemId> ids;
+  for (int i = 0; i < 25; ++i) {
+    ids.push_back(work.enqueue("q", "k" + std::to_string(i), "p" + std::to_string(i), at(i), at(0)).value().id);
+  }
+  REQUIRE(work.enqueue("other", "k0", "p", at(0), at(0)).has_value());
+
+  REQUIRE(ids_of(work.claim("q", "w", at(100), 30s, 5).value()) ==
+          std::vector<WorkItemId>(ids.begin(), ids.begin() + 5));
+  REQUIRE(work.complete(ids[0], "w", at(101)));
+  REQUIRE(work.complete(ids[1], "w", at(101)));
+  REQUIRE(work.bury(ids[2], "w", at(101), "broken"));
+
+  CHECK(work.count("q", WorkState::pending).value() == 20);
+  CHECK(work.count("q", WorkState::claimed).value() == 2);
+  CHECK(work.count("q", WorkState::done).value() == 2);
+  CHECK(work.count("q", WorkState::dead).value() == 1);
+  CHECK(work.count("other", WorkState::pending).value() == 1);
+  CHECK(work.count("nothing", WorkState::pending).value() == 0);
+
+  std::vector<WorkItemId> seen;
+  std::vector<std::size_t> page_sizes;
+  WorkItemId cursor = 0;
+  for (;;) {
+    const auto page = work.list("q", WorkState::pending, cursor, 7).value();
+    page_sizes.push_back(page.size());
+    for (const auto& item : page) {
+      CHECK(item.queue == "q");
+      CHECK(item.state == WorkState::pending);
+      seen.push_back(item.id);
+    }
+    if (page.size() < 7) {
+      break;
+    }
+    cursor = page.back().id;
+    REQUIRE(page_sizes.size() < 10);
+  }
+  CHECK(page_sizes == std::vector<std::size_t>{7, 7, 6});
+  CHECK(seen == std::vector<WorkItemId>(ids.begin() + 5, ids.end()));
+
+  CHECK(ids_of(work.list("q", WorkState::claimed, 0, 10).value()) == std::vector<WorkItemId>{ids[3], ids[4]});
+  CHECK(ids_of(work.list("q", WorkState::done, 0, 10).value()) == std::vector<WorkItemId>{ids[0], ids[1]});
+  const auto dead = work.list("q", WorkState::dead, 0, 10).value();
+  REQUIRE(ids_of(dead) == std::vector<WorkItemId>{ids[2]});
+  CHECK(dead[0] == work.get(ids[2]).value());
+  CHECK(dead[0].payload == "p2");
+  CHECK(dead[0].last_error == "broken");
+
+  CHECK(ids_of(work.list("q", WorkState::pending, ids[10], 2).value()) == std::vector<WorkItemId>{ids[11], ids[12]});
+  CHECK(work.list("q", WorkState::pending, ids.back(), 10).value().empty());
+  CHECK(work.list("nothing", WorkState::pending, 0, 10).value().empty());
+}
+
+TEST_CASE_TEMPLATE("work: purge deletes done or dead items last changed before the time", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+
+  std::vector<WorkItemId> ids;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back(work.enqueue("q", "k" + std::to_string(i), "p", at(0), at(0)).value().id);
+  }
+  const auto other = work.enqueue("other", "k0", "p", at(0), at(0)).value().id;
+  REQUIRE(work.claim("q", "w", at(10), 1h, 10).value().size() == 6);
+  REQUIRE(work.claim("other", "w", at(10), 1h, 10).value().size() == 1);
+  REQUIRE(work.complete(ids[0], "w", at(100)));
+  REQUIRE(work.complete(ids[1], "w", at(200)));
+  REQUIRE(work.bury(ids[2], "w", at(100), "e"));
+  REQUIRE(work.bury(ids[3], "w", at(300), "e"));
+  REQUIRE(work.retry(ids[5], "w", at(50), at(60), "e")); // ids[4] stays claimed
+  REQUIRE(work.complete(other, "w", at(100)));
+
+  CHECK(work.purge("q", WorkState::done, at(100)).value() == 0); // strictly before
+  CHECK(work.purge("q", WorkState::done, at(101)).value() == 1);
+  CHECK(work.get(ids[0]).error() == storage_errc::not_found);
+  CHECK(work.get(ids[1]).value().state == WorkState::done);
+
+  CHECK(work.purge("q", WorkState::dead, at(1000)).value() == 2);
+  CHECK(work.purge("q", WorkState::done, at(1000)).value() == 1);
+  CHECK(work.purge("q", WorkState::done, at(1000)).value() == 0);
+
+  CHECK(work.get(ids[4]).value().state == WorkState::claimed);
+  CHECK(work.get(ids[5]).value().state == WorkState::pending);
+  CHECK(work.get(other).value().state == WorkState::done);
+  CHECK(work.count("q", WorkState::done).value() == 0);
+  CHECK(work.count("q", WorkState::dead).value() == 0);
+  CHECK(work.count("q", WorkState::claimed).value() == 1);
+  CHECK(work.count("q", WorkState::pending).value() == 1);
+
+  // A purged key is free again: enqueuing it creates new work.
+  const auto fresh = work.enqueue("q", "k0", "p", at(2000), at(2000)).value();
+  CHECK(fresh.created);
+  CHECK(fresh.id > other);
+}
+
+TEST_CASE_TEMPLATE("work: queues names every queue that holds items, in byte order", Backend, PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+  CHECK(work.queues().value().empty());
+
+  REQUIRE(work.enqueue("outbox", "1", "p", at(0), at(0)).has_value());
+  REQUIRE(work.enqueue("b-queue", "1", "p", at(0), at(0)).has_value());
+  REQUIRE(work.enqueue("Archive", "1", "p", at(0), at(0)).has_value());
+  REQUIRE(work.enqueue("outbox", "2", "p", at(0), at(0)).has_value());
+  CHECK(work.queues().value() == std::vector<std::string>{"Archive", "b-queue", "outbox"});
+
+  // A queue whose last item is purged is no longer listed.
+  const auto archived = work.claim("Archive", "w", at(1), 30s, 10).value();
+  REQUIRE(archived.size() == 1);
+  REQUIRE(work.complete(archived[0].id, "w", at(2)));
+  REQUIRE(work.purge("Archive", WorkState::done, at(3)).value() == 1);
+  CHECK(work.queues().value() == std::vector<std::string>{"b-queue", "outbox"});
+}
+
+TEST_CASE_TEMPLATE("work: restore stores an item exactly, id included, and later enqueues get higher ids", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+  const auto first = work.enqueue("q", "fresh", "p", at(0), at(0) + 1h).value().id;
+
+  WorkItem copied;
+  copied.id = first + 1000;
+  copied.queue = "q";
+  copied.key = "copied";
+  copied.payload = "<message to='bob@example.com'/>";
+  copied.state = WorkState::claimed;
+  copied.attempts = 3;
+  copied.created = at(10);
+  copied.due = at(20);
+  copied.owner = "node-x/2";
+  copied.lease_until = at(90);
+  copied.last_error = "boom";
+  copied.updated = at(30);
+  REQUIRE(work.restore(copied));
+  CHECK(work.get(copied.id).value() == copied);
+
+  // A free id below the highest one may be restored too.
+  WorkItem low = copied;
+  low.id = first + 1;
+  low.key = "low";
+  low.state = WorkState::dead;
+  REQUIRE(work.restore(low));
+  CHECK(work.get(low.id).value() == low);
+
+  const auto next = work.enqueue("q", "after", "p", at(100), at(0) + 1h).value();
+  CHECK(next.created);
+  CHECK(next.id > copied.id);
+
+  // The restored claim is live: its lease holds until lease_until.
+  CHECK(work.claim("q", "node-y/1", at(89), 30s, 10).value().empty());
+  const auto taken = work.claim("q", "node-y/1", at(90), 30s, 10).value();
+  REQUIRE(ids_of(taken) == std::vector<WorkItemId>{copied.id});
+  CHECK(taken[0].attempts == 4);
+
+  SUBCASE("a taken id or key is a conflict and stores nothing") {
+    WorkItem same_id = copied;
+    same_id.key = "another-key";
+    CHECK(work.restore(same_id).error() == storage_errc::conflict);
+
+    WorkItem same_key = copied;
+    same_key.id = next.id + 50;
+    CHECK(work.restore(same_key).error() == storage_errc::conflict);
+    CHECK(work.get(next.id + 50).error() == storage_errc::not_found);
+
+    WorkItem enqueued_id = copied;
+    enqueued_id.id = next.id;
+    enqueued_id.key = "yet-another-key";
+    CHECK(work.restore(enqueued_id).error() == storage_errc::conflict);
+    CHECK(work.get(next.id).value().key == "after");
+
+    // The same key in another queue is other work.
+    WorkItem other_queue = same_key;
+    other_queue.queue = "other";
+    REQUIRE(work.restore(other_queue));
+    CHECK(work.get(other_queue.id).value() == other_queue);
+    CHECK(work.count("q", WorkState::claimed).value() == 1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Persistence
 
 TEST_CASE_TEMPLATE("persistence: everything survives closing and reopening", Backend, PARLEY_STORAGE_BACKENDS) {
@@ -715,4 +1265,37 @@ TEST_CASE_TEMPLATE("persistence: everything survives closing and reopening", Bac
   CHECK(messages[1].timestamp == at(22));
   CHECK(messages[1].id == last_id);
   CHECK(testling->offline().push("alice", "<message>three</message>", at(33), no_quota).value() > last_id);
+}
+
+TEST_CASE_TEMPLATE("persistence: work items and the id sequence survive closing and reopening", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  WorkItem restored;
+  WorkItemId enqueued = 0;
+  {
+    auto testling = open_storage(backend);
+    enqueued = testling->work().enqueue("outbox", "k1", "p1", at(5), at(5)).value().id;
+    restored.id = enqueued + 500;
+    restored.queue = "outbox";
+    restored.key = "k2";
+    restored.payload = "p2";
+    restored.state = WorkState::dead;
+    restored.attempts = 7;
+    restored.created = at(1);
+    restored.due = at(2);
+    restored.owner = "node/1";
+    restored.lease_until = at(3);
+    restored.last_error = "gave up";
+    restored.updated = at(4);
+    REQUIRE(testling->work().restore(restored));
+  }
+
+  auto testling = open_storage(backend);
+  auto& work = testling->work();
+  CHECK(work.get(restored.id).value() == restored);
+  CHECK(work.get(enqueued).value().payload == "p1");
+  const auto again = work.enqueue("outbox", "k1", "other", at(6), at(6)).value();
+  CHECK(again.id == enqueued);
+  CHECK_FALSE(again.created);
+  CHECK(work.enqueue("outbox", "k3", "p3", at(6), at(6)).value().id > restored.id);
 }

@@ -62,8 +62,32 @@ CREATE TABLE offline_messages (
 CREATE INDEX offline_messages_by_user ON offline_messages(username, id);
 )sql";
 
+// AUTOINCREMENT: ids are never reused, and a restored id moves the sequence past it
+// (sqlite_sequence), so later enqueues get higher ids. owner, lease_until_us and last_error are
+// never NULL: '' and 0 stand for "none", as the WorkItem fields do.
+constexpr const char* work_queue_schema = R"sql(
+CREATE TABLE work_items (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue           TEXT NOT NULL,
+  key             TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'claimed', 'done', 'dead')),
+  attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+  created_us      INTEGER NOT NULL,
+  due_us          INTEGER NOT NULL,
+  owner           TEXT NOT NULL,
+  lease_until_us  INTEGER NOT NULL,
+  last_error      TEXT NOT NULL,
+  updated_us      INTEGER NOT NULL,
+  UNIQUE (queue, key)
+);
+-- Claims look for the due items of one queue in one state, oldest due first.
+CREATE INDEX work_items_to_claim ON work_items(queue, state, due_us, id);
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
+    Migration{2, "work queue", work_queue_schema},
 };
 
 } // namespace

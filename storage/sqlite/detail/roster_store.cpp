@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <set>
 #include <unordered_map>
 
 namespace parley::storage::sqlite::detail {
@@ -81,6 +82,30 @@ boost::system::result<void> replace_groups(Connection& connection, std::string_v
     }
   }
   return {};
+}
+
+// Adds `item`, or replaces the item with its jid, groups included.
+boost::system::result<void> store_item(Connection& connection, std::string_view username, const RosterItem& item) {
+  auto statement = connection.prepare(
+      "INSERT INTO roster_items(username, jid, name, subscription, ask_subscribe, pending_in, approved) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+      "ON CONFLICT(username, jid) DO UPDATE SET name = excluded.name, subscription = excluded.subscription, "
+      "ask_subscribe = excluded.ask_subscribe, pending_in = excluded.pending_in, approved = excluded.approved");
+  if (!statement) {
+    return statement.error();
+  }
+  auto upserted = statement->bind_text(1, username)
+                      .bind_text(2, item.jid)
+                      .bind_text(3, item.name)
+                      .bind_text(4, to_string(item.subscription))
+                      .bind_int(5, item.ask_subscribe ? 1 : 0)
+                      .bind_int(6, item.pending_in ? 1 : 0)
+                      .bind_int(7, item.approved ? 1 : 0)
+                      .run();
+  if (!upserted) {
+    return upserted;
+  }
+  return replace_groups(connection, username, item);
 }
 
 boost::system::result<void> load_groups(Connection& connection, std::string_view username, RosterItem& item) {
@@ -215,27 +240,8 @@ boost::system::result<RosterVersion> RosterStore::upsert_item(std::string_view u
     if (auto exists = require_user(connection, username); !exists) {
       return exists.error();
     }
-    auto statement = connection.prepare(
-        "INSERT INTO roster_items(username, jid, name, subscription, ask_subscribe, pending_in, approved) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-        "ON CONFLICT(username, jid) DO UPDATE SET name = excluded.name, subscription = excluded.subscription, "
-        "ask_subscribe = excluded.ask_subscribe, pending_in = excluded.pending_in, approved = excluded.approved");
-    if (!statement) {
-      return statement.error();
-    }
-    auto upserted = statement->bind_text(1, username)
-                        .bind_text(2, item.jid)
-                        .bind_text(3, item.name)
-                        .bind_text(4, to_string(item.subscription))
-                        .bind_int(5, item.ask_subscribe ? 1 : 0)
-                        .bind_int(6, item.pending_in ? 1 : 0)
-                        .bind_int(7, item.approved ? 1 : 0)
-                        .run();
-    if (!upserted) {
-      return upserted.error();
-    }
-    if (auto groups = replace_groups(connection, username, item); !groups) {
-      return groups.error();
+    if (auto stored = store_item(connection, username, item); !stored) {
+      return stored.error();
     }
     return bump_version(connection, username);
   });
@@ -261,6 +267,44 @@ boost::system::result<RosterVersion> RosterStore::remove_item(std::string_view u
       return storage_errc::not_found;
     }
     return bump_version(connection, username);
+  });
+}
+
+boost::system::result<void> RosterStore::replace_roster(std::string_view username, const Roster& roster) {
+  assert(off_io_thread());
+  if (roster.version < 0) {
+    return storage_errc::invalid_argument;
+  }
+  std::set<std::string_view> jids;
+  for (const auto& item : roster.items) {
+    if (item.jid.empty() || !jids.insert(item.jid).second) {
+      return storage_errc::invalid_argument;
+    }
+  }
+  return database_.write([&](Connection& connection) -> boost::system::result<void> {
+    if (auto exists = require_user(connection, username); !exists) {
+      return exists;
+    }
+    // The user's groups go with their items (ON DELETE CASCADE).
+    auto clear = connection.prepare("DELETE FROM roster_items WHERE username = ?1");
+    if (!clear) {
+      return clear.error();
+    }
+    if (auto cleared = clear->bind_text(1, username).run(); !cleared) {
+      return cleared;
+    }
+    for (const auto& item : roster.items) {
+      if (auto stored = store_item(connection, username, item); !stored) {
+        return stored;
+      }
+    }
+    // Set, not bumped: the next change bumps from here, so it gets a version above roster.version.
+    auto version = connection.prepare("INSERT INTO roster_versions(username, version) VALUES(?1, ?2) "
+                                      "ON CONFLICT(username) DO UPDATE SET version = excluded.version");
+    if (!version) {
+      return version.error();
+    }
+    return version->bind_text(1, username).bind_int(2, roster.version).run();
   });
 }
 

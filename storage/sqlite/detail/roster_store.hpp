@@ -16,6 +16,7 @@ public:
   boost::system::result<RosterItem> get_item(std::string_view username, std::string_view jid) override;
   boost::system::result<RosterVersion> upsert_item(std::string_view username, const RosterItem& item) override;
   boost::system::result<RosterVersion> remove_item(std::string_view username, std::string_view jid) override;
+  boost::system::result<void> replace_roster(std::string_view username, const Roster& roster) override;
   boost::system::result<std::vector<std::string>> subscribers(std::string_view username) override;
   boost::system::result<std::vector<std::string>> subscriptions(std::string_view username) override;
   boost::system::result<std::vector<std::string>> pending_in(std::string_view username) override;

@@ -4,6 +4,7 @@
 #include "storage/sqlite/detail/offline_store.hpp"
 #include "storage/sqlite/detail/roster_store.hpp"
 #include "storage/sqlite/detail/user_store.hpp"
+#include "storage/sqlite/detail/work_queue.hpp"
 #include "storage/storage.hpp"
 
 namespace parley::storage::sqlite::detail {
@@ -12,13 +13,15 @@ namespace parley::storage::sqlite::detail {
 class SqliteStorage final : public Storage {
 public:
   SqliteStorage(std::filesystem::path file, Options options)
-      : database_(std::move(file), options), users_(database_), roster_(database_), offline_(database_) {}
+      : database_(std::move(file), options), users_(database_), roster_(database_), offline_(database_),
+        work_(database_) {}
 
   Database& database() noexcept { return database_; }
 
   storage::UserStore& users() override { return users_; }
   storage::RosterStore& roster() override { return roster_; }
   storage::OfflineStore& offline() override { return offline_; }
+  storage::WorkQueue& work() override { return work_; }
   std::string_view backend_name() const noexcept override { return "sqlite"; }
 
 private:
@@ -26,6 +29,7 @@ private:
   UserStore users_;
   RosterStore roster_;
   OfflineStore offline_;
+  WorkQueue work_;
 };
 
 } // namespace parley::storage::sqlite::detail

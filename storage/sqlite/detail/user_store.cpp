@@ -49,6 +49,21 @@ boost::system::result<void> insert_credentials(Connection& connection, std::stri
   return {};
 }
 
+// Reads the columns mechanism, salt, iterations, stored_key, server_key, in that order.
+boost::system::result<ScramCredentials> credentials_from_row(const Statement& row) {
+  const std::int64_t iterations = row.column_int(2);
+  if (iterations <= 0 || iterations > std::numeric_limits<std::uint32_t>::max()) {
+    return storage_errc::corrupt;
+  }
+  ScramCredentials credentials;
+  credentials.mechanism = row.column_text(0);
+  credentials.salt = row.column_blob(1);
+  credentials.iterations = static_cast<std::uint32_t>(iterations);
+  credentials.stored_key = row.column_blob(3);
+  credentials.server_key = row.column_blob(4);
+  return credentials;
+}
+
 std::int64_t now_us() {
   const auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
   return static_cast<std::int64_t>(now.time_since_epoch().count());
@@ -125,8 +140,8 @@ boost::system::result<ScramCredentials> UserStore::get_credentials(std::string_v
     return storage_errc::invalid_argument;
   }
   return database_.with_connection([&](Connection& connection) -> boost::system::result<ScramCredentials> {
-    auto statement = connection.prepare("SELECT salt, iterations, stored_key, server_key FROM scram_credentials "
-                                        "WHERE username = ?1 AND mechanism = ?2");
+    auto statement = connection.prepare("SELECT mechanism, salt, iterations, stored_key, server_key "
+                                        "FROM scram_credentials WHERE username = ?1 AND mechanism = ?2");
     if (!statement) {
       return statement.error();
     }
@@ -137,17 +152,38 @@ boost::system::result<ScramCredentials> UserStore::get_credentials(std::string_v
     if (!*row) {
       return storage_errc::not_found;
     }
-    const std::int64_t iterations = statement->column_int(1);
-    if (iterations <= 0 || iterations > std::numeric_limits<std::uint32_t>::max()) {
-      return storage_errc::corrupt;
+    return credentials_from_row(*statement);
+  });
+}
+
+boost::system::result<std::vector<ScramCredentials>> UserStore::list_credentials(std::string_view username) {
+  assert(off_io_thread());
+  return database_.read([&](Connection& connection) -> boost::system::result<std::vector<ScramCredentials>> {
+    // A user without credentials has an empty list; only an unknown user is not_found.
+    if (auto exists = require_user(connection, username); !exists) {
+      return exists.error();
     }
-    ScramCredentials credentials;
-    credentials.mechanism = std::string(mechanism);
-    credentials.salt = statement->column_blob(0);
-    credentials.iterations = static_cast<std::uint32_t>(iterations);
-    credentials.stored_key = statement->column_blob(2);
-    credentials.server_key = statement->column_blob(3);
-    return credentials;
+    auto statement = connection.prepare("SELECT mechanism, salt, iterations, stored_key, server_key "
+                                        "FROM scram_credentials WHERE username = ?1 ORDER BY mechanism");
+    if (!statement) {
+      return statement.error();
+    }
+    statement->bind_text(1, username);
+    std::vector<ScramCredentials> credentials;
+    for (;;) {
+      auto row = statement->step();
+      if (!row) {
+        return row.error();
+      }
+      if (!*row) {
+        return credentials;
+      }
+      auto entry = credentials_from_row(*statement);
+      if (!entry) {
+        return entry.error();
+      }
+      credentials.push_back(std::move(*entry));
+    }
   });
 }
 

@@ -26,6 +26,7 @@ public:
                                               const std::vector<ScramCredentials>& credentials) override;
   boost::system::result<ScramCredentials> get_credentials(std::string_view username,
                                                           std::string_view mechanism) override;
+  boost::system::result<std::vector<ScramCredentials>> list_credentials(std::string_view username) override;
   boost::system::result<bool> user_exists(std::string_view username) override;
   boost::system::result<void> delete_user(std::string_view username) override;
   boost::system::result<std::vector<std::string>> list_users(std::string_view after, std::size_t limit) override;

@@ -1,0 +1,33 @@
+#pragma once
+// Copies everything one Storage holds into another: how a site moves from the embedded SQLite
+// default to PostgreSQL (`parleyctl storage copy`).
+
+#include "storage/storage.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+namespace parley::storage {
+
+struct CopyCounts {
+  std::uint64_t users = 0;
+  std::uint64_t credentials = 0;
+  std::uint64_t roster_items = 0;
+  std::uint64_t offline_messages = 0;
+  std::uint64_t work_items = 0;
+};
+
+/// Copies every stored concern from `from` into `to`: users with their SCRAM credentials,
+/// rosters with their versions, offline messages (order and timestamps kept), and the work
+/// queue items (ids and states kept). `to` must hold no users and no work items (conflict
+/// otherwise), so that nothing is merged by accident. `progress`, if set, is called after each
+/// user with the name. Stops at the first error; what was copied so far stays in `to`.
+///
+/// Blocks on I/O; every new concern added to Storage joins this function and its test.
+boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,
+                                           const std::function<void(std::string_view)>& progress = {});
+
+} // namespace parley::storage

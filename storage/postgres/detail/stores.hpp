@@ -1,0 +1,140 @@
+#pragma once
+// The stores of the PostgreSQL backend; see the interfaces for their contracts.
+
+#include "storage/postgres/detail/database.hpp"
+#include "storage/storage.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <string_view>
+
+namespace parley::storage::postgres::detail {
+
+/// invalid_argument for an empty username; not_found unless `username` is a user. With
+/// `lock`, also takes the user's row lock until the transaction ends (serializing the writes
+/// of one user that must follow each other, like offline pushes and roster versions).
+boost::system::result<void> require_user(Connection& connection, std::string_view username, bool lock = false);
+
+class UserStore final : public storage::UserStore {
+public:
+  explicit UserStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<void> create_user(std::string_view username,
+                                          const std::vector<ScramCredentials>& credentials) override;
+  boost::system::result<void> set_credentials(std::string_view username,
+                                              const std::vector<ScramCredentials>& credentials) override;
+  boost::system::result<ScramCredentials> get_credentials(std::string_view username,
+                                                          std::string_view mechanism) override;
+  boost::system::result<std::vector<ScramCredentials>> list_credentials(std::string_view username) override;
+  boost::system::result<bool> user_exists(std::string_view username) override;
+  boost::system::result<void> delete_user(std::string_view username) override;
+  boost::system::result<std::vector<std::string>> list_users(std::string_view after, std::size_t limit) override;
+  boost::system::result<std::uint64_t> count_users() override;
+
+private:
+  Database& database_;
+};
+
+class RosterStore final : public storage::RosterStore {
+public:
+  explicit RosterStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<Roster> get_roster(std::string_view username) override;
+  boost::system::result<RosterVersion> get_version(std::string_view username) override;
+  boost::system::result<RosterItem> get_item(std::string_view username, std::string_view jid) override;
+  boost::system::result<RosterVersion> upsert_item(std::string_view username, const RosterItem& item) override;
+  boost::system::result<RosterVersion> remove_item(std::string_view username, std::string_view jid) override;
+  boost::system::result<void> replace_roster(std::string_view username, const Roster& roster) override;
+  boost::system::result<std::vector<std::string>> subscribers(std::string_view username) override;
+  boost::system::result<std::vector<std::string>> subscriptions(std::string_view username) override;
+  boost::system::result<std::vector<std::string>> pending_in(std::string_view username) override;
+
+private:
+  boost::system::result<std::vector<std::string>> jids_where(std::string_view username, std::string_view sql);
+  Database& database_;
+};
+
+class OfflineStore final : public storage::OfflineStore {
+public:
+  explicit OfflineStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<OfflineMessageId> push(std::string_view username, std::string_view stanza,
+                                               Timestamp timestamp, std::size_t quota) override;
+  boost::system::result<std::vector<OfflineMessage>> list(std::string_view username) override;
+  boost::system::result<std::size_t> remove(std::string_view username, OfflineMessageId up_to) override;
+  boost::system::result<std::size_t> count(std::string_view username) override;
+  boost::system::result<std::size_t> purge(std::string_view username) override;
+
+private:
+  Database& database_;
+};
+
+class WorkQueue final : public storage::WorkQueue {
+public:
+  explicit WorkQueue(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<Enqueued> enqueue(std::string_view queue, std::string_view key, std::string_view payload,
+                                          Timestamp now, Timestamp due) override;
+  boost::system::result<std::vector<WorkItem>> claim(std::string_view queue, std::string_view owner, Timestamp now,
+                                                     std::chrono::microseconds lease, std::size_t limit) override;
+  boost::system::result<void> complete(WorkItemId id, std::string_view owner, Timestamp now) override;
+  boost::system::result<void> retry(WorkItemId id, std::string_view owner, Timestamp now, Timestamp due,
+                                    std::string_view error) override;
+  boost::system::result<void> bury(WorkItemId id, std::string_view owner, Timestamp now,
+                                   std::string_view error) override;
+  boost::system::result<void> revive(WorkItemId id, Timestamp now) override;
+  boost::system::result<WorkItem> get(WorkItemId id) override;
+  boost::system::result<std::vector<WorkItem>> list(std::string_view queue, WorkState state, WorkItemId after,
+                                                    std::size_t limit) override;
+  boost::system::result<std::uint64_t> count(std::string_view queue, WorkState state) override;
+  boost::system::result<std::size_t> purge(std::string_view queue, WorkState state, Timestamp before) override;
+  boost::system::result<std::vector<std::string>> queues() override;
+  boost::system::result<void> restore(const WorkItem& item) override;
+
+private:
+  /// claimed -> `to` for complete, retry and bury.
+  boost::system::result<void> finish(WorkItemId id, std::string_view owner, Timestamp now, WorkState to,
+                                     Timestamp due, std::string_view error);
+  Database& database_;
+};
+
+class PostgresStorage final : public Storage {
+public:
+  explicit PostgresStorage(Options options)
+      : database_(std::move(options)), users_(database_), roster_(database_), offline_(database_),
+        work_(database_) {}
+
+  Database& database() noexcept { return database_; }
+
+  storage::UserStore& users() override { return users_; }
+  storage::RosterStore& roster() override { return roster_; }
+  storage::OfflineStore& offline() override { return offline_; }
+  storage::WorkQueue& work() override { return work_; }
+  std::string_view backend_name() const noexcept override { return "postgres"; }
+  boost::system::result<void> ping() override {
+    return database_.with_connection([](Connection& connection) -> boost::system::result<void> {
+      auto rows = connection.exec("SELECT 1");
+      if (!rows) {
+        return rows.error();
+      }
+      return {};
+    });
+  }
+
+private:
+  Database database_;
+  UserStore users_;
+  RosterStore roster_;
+  OfflineStore offline_;
+  WorkQueue work_;
+};
+
+inline std::int64_t micros(Timestamp t) noexcept {
+  return static_cast<std::int64_t>(t.time_since_epoch().count());
+}
+
+inline Timestamp from_micros(std::int64_t us) noexcept {
+  return Timestamp(std::chrono::microseconds(us));
+}
+
+} // namespace parley::storage::postgres::detail
