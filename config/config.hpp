@@ -86,6 +86,55 @@ struct StorageConfig {
   std::uint32_t offline_quota = 1000;
 };
 
+/// What a gateway turns messages into.
+enum class GatewayKind { webhook };
+
+/// One webhook of a `webhook` gateway: the contact NAME@domain.
+struct WebhookConfig {
+  /// The localpart of its JID (NAME@domain) and the NAME of POST /hooks/NAME.
+  std::string name;
+  /// Outbound: messages to NAME@domain are POSTed here (http or https); empty: inbound only.
+  std::string url;
+  /// Signing secret for outbound POSTs (Standard Webhooks; "whsec_" + base64, or raw text).
+  std::string secret;
+  /// Or the name of an environment variable holding it.
+  std::string secret_env;
+  /// Also sign outbound POSTs GitHub-style (X-Hub-Signature-256).
+  bool github_signature = false;
+  /// Inbound: the secret a POST must carry, as a bearer token or as the key of its HMAC
+  /// signature (Standard Webhooks or X-Hub-Signature-256); empty: no inbound hook.
+  std::string inbound_secret;
+  /// Or the name of an environment variable holding it.
+  std::string inbound_secret_env;
+  /// Inbound: who gets messages that do not name a recipient (Slack-style, text, templates).
+  std::string recipient;
+  /// Inbound body format: "auto", "github", "alertmanager", "grafana", "json", "text".
+  std::string template_name = "auto";
+};
+
+/// One [[gateway]]: a domain whose JIDs are reached through a gateway plugin.
+struct GatewayConfig {
+  std::string domain;
+  GatewayKind kind = GatewayKind::webhook;
+  /// The name shown in service discovery; empty: one derived from the kind.
+  std::string name;
+  /// Outbound HTTP may reach loopback, private and link-local addresses (tests, intranets).
+  bool allow_private_addresses = false;
+  /// Delivery attempts before a message goes to the dead letters.
+  std::uint32_t max_attempts = 8;
+  /// Age after which a message that still fails goes to the dead letters.
+  std::uint32_t max_age_seconds = 86400;
+  /// First retry delay; doubles per attempt (with jitter) up to retry_max_ms.
+  std::uint32_t retry_base_ms = 2000;
+  std::uint32_t retry_max_ms = 600000;
+  /// Deliveries in flight at once per destination (one webhook, one number).
+  std::uint32_t concurrency_per_destination = 4;
+  /// Timeout of one outbound request.
+  std::uint32_t timeout_seconds = 15;
+  /// kind = "webhook": the hooks, from [[gateway.hook]].
+  std::vector<WebhookConfig> hooks;
+};
+
 struct Config {
   /// Domains served by this server (RFC 7622 domainparts).
   std::vector<std::string> hosts = {"localhost"};
@@ -99,6 +148,7 @@ struct Config {
   HttpConfig http;
   LimitsConfig limits;
   StorageConfig storage;
+  std::vector<GatewayConfig> gateways;
 };
 
 } // namespace parley::config

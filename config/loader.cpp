@@ -385,6 +385,7 @@ private:
   };
 
   void report_unknown();
+  void read_gateways(const toml::table& root, Config& config);
   std::string homes_of(std::string_view key, std::string_view except) const;
 
   std::string source_;
@@ -665,14 +666,19 @@ void check_port_conflicts(Loader& loader, const std::vector<Listener>& listeners
 }
 
 LoadResult Loader::load(const toml::table& root) {
-  static constexpr std::array<std::string_view, 7> section_names = {
-      "server", "log", "tls", "c2s", "http", "limits", "storage"};
+  static constexpr std::array<std::string_view, 8> section_names = {
+      "server", "log", "tls", "c2s", "http", "limits", "storage", "gateway"};
 
   for (auto&& [key, node] : root) {
     const bool known =
         std::find(section_names.begin(), section_names.end(), key.str()) != section_names.end();
     if (!known) {
       add_unknown({}, key.str(), position_of(key.source()), node.is_table());
+    } else if (key.str() == "gateway") {
+      if (!node.is_array_of_tables()) {
+        error(position_of(node.source()), "'gateway' must be an array of tables ([[gateway]]), got " +
+                                              std::string(describe(node.type())));
+      }
     } else if (!node.is_table()) {
       error(position_of(node.source()), "'" + std::string(key.str()) + "' must be a table ([" +
                                             std::string(key.str()) + "]), got " +
@@ -787,6 +793,8 @@ LoadResult Loader::load(const toml::table& root) {
   storage.read_integer("offline_quota", config.storage.offline_quota, 0, 10'000'000);
   storage.finish();
 
+  read_gateways(root, config);
+
   report_unknown();
 
   LoadResult result;
@@ -817,6 +825,102 @@ std::string Loader::homes_of(std::string_view key, std::string_view except) cons
     out += "[" + std::string(homes[i]) + "]";
   }
   return out;
+}
+
+namespace {
+
+/// A name usable as a JID localpart and in a URL path: lowercase letters, digits, '.', '_', '-'.
+bool simple_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+} // namespace
+
+void Loader::read_gateways(const toml::table& root, Config& config) {
+  const auto* gateways = root.get_as<toml::array>("gateway");
+  if (gateways == nullptr || !gateways->is_array_of_tables()) {
+    return;
+  }
+  static constexpr std::array<std::pair<std::string_view, GatewayKind>, 1> kinds = {
+      {{"webhook", GatewayKind::webhook}}};
+  for (const toml::node& node : *gateways) {
+    const toml::table& table = *node.as_table();
+    Section section(*this, "gateway", &table);
+    GatewayConfig gateway;
+    const Field domain = section.read_string("domain", gateway.domain, Section::Empty::refused);
+    if (!domain.present()) {
+      error(position_of(table.source()), "[[gateway]]: 'domain' is required");
+    } else if (domain.usable()) {
+      if (const auto problem = host_problem(gateway.domain)) {
+        section.error(domain.value, "domain", quote(gateway.domain) + " " + *problem);
+      } else if (std::any_of(config.hosts.begin(), config.hosts.end(),
+                             [&](const std::string& h) { return iequals(h, gateway.domain); })) {
+        section.error(domain.value, "domain",
+                      quote(gateway.domain) + " is also in [server] hosts; a gateway needs a domain of its own");
+      } else if (std::any_of(config.gateways.begin(), config.gateways.end(),
+                             [&](const GatewayConfig& g) { return iequals(g.domain, gateway.domain); })) {
+        section.error(domain.value, "domain", quote(gateway.domain) + " has two [[gateway]] entries");
+      }
+    }
+    const Field kind = read_enum(section, "kind", kinds, gateway.kind);
+    if (!kind.present()) {
+      error(position_of(table.source()), "[[gateway]]: 'kind' is required (one of: webhook)");
+    }
+    section.read_string("name", gateway.name, Section::Empty::allowed);
+    section.read_bool("allow_private_addresses", gateway.allow_private_addresses);
+    section.read_integer("max_attempts", gateway.max_attempts, 1, 1000);
+    section.read_integer("max_age_seconds", gateway.max_age_seconds, 1, 30 * 86400);
+    section.read_integer("retry_base_ms", gateway.retry_base_ms, 10, 3'600'000);
+    section.read_integer("retry_max_ms", gateway.retry_max_ms, 10, 86'400'000);
+    section.read_integer("concurrency_per_destination", gateway.concurrency_per_destination, 1, 1000);
+    section.read_integer("timeout_seconds", gateway.timeout_seconds, 1, 600);
+
+    Field hooks_field;
+    if (const toml::node* hooks = section.lookup("hook", hooks_field)) {
+      if (!hooks->is_array_of_tables()) {
+        section.error(hooks_field.value, "hook", "must be an array of tables ([[gateway.hook]])");
+      } else {
+        for (const toml::node& hook_node : *hooks->as_array()) {
+          const toml::table& hook_table = *hook_node.as_table();
+          Section hook(*this, "gateway.hook", &hook_table);
+          WebhookConfig webhook;
+          const Field name = hook.read_string("name", webhook.name, Section::Empty::refused);
+          if (!name.present()) {
+            error(position_of(hook_table.source()), "[[gateway.hook]]: 'name' is required");
+          } else if (name.usable() && !simple_name(webhook.name)) {
+            hook.error(name.value, "name",
+                       quote(webhook.name) + " is not accepted; use lowercase letters, digits, '.', '_' and '-'");
+          } else if (std::any_of(gateway.hooks.begin(), gateway.hooks.end(),
+                                 [&](const WebhookConfig& w) { return w.name == webhook.name; })) {
+            hook.error(name.value, "name", quote(webhook.name) + " is used by two hooks of this gateway");
+          }
+          const Field url = hook.read_string("url", webhook.url, Section::Empty::allowed);
+          if (url.usable() && !webhook.url.empty() && !webhook.url.starts_with("http://") &&
+              !webhook.url.starts_with("https://")) {
+            hook.error(url.value, "url", quote(webhook.url) + " is not an http:// or https:// URL");
+          }
+          hook.read_string("secret", webhook.secret, Section::Empty::allowed);
+          hook.read_string("secret_env", webhook.secret_env, Section::Empty::allowed);
+          hook.read_bool("github_signature", webhook.github_signature);
+          hook.read_string("inbound_secret", webhook.inbound_secret, Section::Empty::allowed);
+          hook.read_string("inbound_secret_env", webhook.inbound_secret_env, Section::Empty::allowed);
+          hook.read_string("recipient", webhook.recipient, Section::Empty::allowed);
+          std::size_t chosen = 0;
+          static constexpr std::array<std::string_view, 6> templates = {"auto", "github", "alertmanager",
+                                                                        "grafana", "json", "text"};
+          if (hook.read_choice("template", templates, chosen).present()) {
+            webhook.template_name = std::string(templates[chosen]);
+          }
+          hook.finish();
+          gateway.hooks.push_back(std::move(webhook));
+        }
+      }
+    }
+    section.finish();
+    config.gateways.push_back(std::move(gateway));
+  }
 }
 
 void Loader::report_unknown() {

@@ -172,7 +172,7 @@ struct Router::Impl {
     }
     if (!*exists) {
       reply_error(sender, msg, stanza_errc::service_unavailable);
-      co_return Disposition::handled;
+      co_return Disposition::refused;
     }
     co_return co_await store_offline(sender, std::move(msg), bare);
   }
@@ -194,7 +194,7 @@ struct Router::Impl {
       spdlog::warn("offline: cannot store a message for {}: {}", bare.bare_string(), stored.error().message());
       if (stored.error() == storage::storage_errc::quota_exceeded) {
         reply_error(sender, msg, storage_condition(stored.error()), "offline storage is full");
-        co_return Disposition::handled; // a final answer: the sender may count it
+        co_return Disposition::refused; // a final answer
       }
       reply_error(sender, msg, storage_condition(stored.error()), not_stored_text);
       co_return Disposition::not_stored;
@@ -288,6 +288,12 @@ struct Router::Impl {
     if (subscriptions) {
       for (const auto& contact : *subscriptions) {
         auto jid = Jid::parse(contact);
+        if (jid && r.domain_handler(jid->domain()) != nullptr) {
+          Element available("presence", std::string(ns::client));
+          available.set_attribute("from", contact);
+          deliver(sender, with_to(available, std::string(me.full())));
+          continue;
+        }
         if (!jid || !r.is_local_host(jid->domain())) {
           continue;
         }
@@ -561,6 +567,19 @@ struct Router::Impl {
     }
   }
 
+  /// A gateway contact shows as available to every available resource of `user`.
+  void gateway_presence_to(const Jid& contact, const Jid& user) {
+    Element p("presence", std::string(ns::client));
+    p.set_attribute("from", std::string(contact.bare_string()));
+    for (const auto& res : r.sessions().resources(user.bare())) {
+      if (res.available) {
+        if (auto s = res.session.lock()) {
+          deliver(s, with_to(p, s->jid().full()));
+        }
+      }
+    }
+  }
+
   /// Sends the current presence of every available resource of `user` to `contact`.
   void current_presence_to(const Jid& user, const Jid& contact) {
     if (!r.is_local_host(contact.domain())) {
@@ -636,6 +655,15 @@ struct Router::Impl {
 
   /// A subscription stanza from `from` (a bare JID) arriving for `contact` (RFC 6121 §3).
   asio::awaitable<void> subscription_in(std::string_view type, Jid from, Jid contact) {
+    if (r.domain_handler(contact.domain()) != nullptr) {
+      // A gateway contact approves every subscription at once and is available from then on
+      // (XEP-0100 §4.1.1 has the gateway do the same), so it sits in rosters like any contact.
+      if (type == "subscribe" && r.is_local_host(from.domain())) {
+        co_await subscription_in("subscribed", contact, from);
+        gateway_presence_to(contact, from);
+      }
+      co_return;
+    }
     if (!r.is_local_host(contact.domain())) {
       co_return; // remote domains need s2s, which this server does not speak yet
     }
@@ -859,6 +887,15 @@ struct Router::Impl {
 
   asio::awaitable<Disposition> route_parsed(std::shared_ptr<Session> sender, Element stanza, Jid to) {
     const std::string_view name = stanza.name();
+    if (DomainHandler* handler = r.domain_handler(to.domain())) {
+      if (name == "presence") {
+        co_return Disposition::handled; // gateway contacts' presence is the router's (below)
+      }
+      if (sender == nullptr) {
+        co_return Disposition::handled; // nothing routes from one gateway into another
+      }
+      co_return co_await handler->on_stanza(std::move(stanza));
+    }
     if (!r.is_local_host(to.domain())) {
       // Server-to-server is not spoken yet: RFC 6120 §10.4.
       reply_error(sender, stanza, stanza_errc::remote_server_not_found,
@@ -919,6 +956,15 @@ Router::Router(const config::Config& config, storage::Storage& storage, core::as
     : config_(config), storage_(storage), workers_(workers), hosts_(config.hosts) {}
 
 Router::~Router() = default;
+
+void Router::add_domain(std::string domain, std::shared_ptr<DomainHandler> handler) {
+  domains_[std::move(domain)] = std::move(handler);
+}
+
+DomainHandler* Router::domain_handler(std::string_view domain) const noexcept {
+  const auto found = domains_.find(domain);
+  return found == domains_.end() ? nullptr : found->second.get();
+}
 
 bool Router::is_local_host(std::string_view domain) const noexcept {
   return std::find(hosts_.begin(), hosts_.end(), domain) != hosts_.end();

@@ -3,10 +3,12 @@
 #include "config/config.hpp"
 #include "core/jid/jid.hpp"
 #include "core/xml/element.hpp"
+#include "router/domain_handler.hpp"
 #include "router/session_manager.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +38,10 @@ enum class Disposition {
   /// receive one; the stanza must not be acknowledged ("acknowledged means durable"): no SM
   /// count, HTTP 503, SMTP 452.
   not_stored,
+  /// Refused for good and answered with an error: no such user, offline storage full. For a
+  /// client the error is its answer (and counts as handled); a gateway reports it outward
+  /// (HTTP 4xx, SMTP 5xx) instead of acknowledging.
+  refused,
 };
 
 class Router {
@@ -45,6 +51,14 @@ public:
 
   SessionManager& sessions() noexcept { return sessions_; }
   bool is_local_host(std::string_view domain) const noexcept;
+
+  /// Hands every stanza addressed to `domain` (or a JID in it) to `handler`. Its JIDs are
+  /// contacts that users can subscribe to: subscriptions are approved at once and they show
+  /// as available (XEP-0100 §4.1 style). Call before the server starts; `domain` must not be
+  /// a local host.
+  void add_domain(std::string domain, std::shared_ptr<DomainHandler> handler);
+  /// The handler of `domain`, or null.
+  DomainHandler* domain_handler(std::string_view domain) const noexcept;
   const config::Config& config() const noexcept { return config_; }
   storage::Storage& storage() noexcept { return storage_; }
   core::async::WorkerPool& workers() noexcept { return workers_; }
@@ -65,6 +79,7 @@ private:
   core::async::WorkerPool& workers_;
   SessionManager sessions_;
   std::vector<std::string> hosts_;
+  std::map<std::string, std::shared_ptr<DomainHandler>, std::less<>> domains_;
 };
 
 } // namespace parley::router

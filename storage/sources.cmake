@@ -16,6 +16,7 @@ list(APPEND PARLEY_STORAGE_SOURCES
   sqlite/detail/transaction.cpp
   sqlite/detail/user_store.cpp
   sqlite/detail/work_queue.cpp
+  sqlite/detail/seen_store.cpp
 )
 list(APPEND PARLEY_STORAGE_SOURCES
   postgres/open.cpp
@@ -26,4 +27,5 @@ list(APPEND PARLEY_STORAGE_SOURCES
   postgres/detail/roster_store.cpp
   postgres/detail/user_store.cpp
   postgres/detail/work_queue.cpp
+  postgres/detail/seen_store.cpp
 )

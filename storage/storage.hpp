@@ -2,6 +2,7 @@
 
 #include "storage/offline_store.hpp"
 #include "storage/roster_store.hpp"
+#include "storage/seen_store.hpp"
 #include "storage/user_store.hpp"
 #include "storage/work_queue.hpp"
 
@@ -24,6 +25,7 @@ public:
   virtual RosterStore& roster() = 0;
   virtual OfflineStore& offline() = 0;
   virtual WorkQueue& work() = 0;
+  virtual SeenStore& seen() = 0;
 
   /// Answers whether the database can be reached right now (one cheap query); unavailable
   /// otherwise. For health checks. Blocks on I/O like every store call.

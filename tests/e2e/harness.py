@@ -76,10 +76,11 @@ class PgCluster:
     server when we are root). A restarted cluster keeps its port, so DSNs stay valid."""
 
     def __init__(self, dir=None):
+        self._temp_parent = None
         if dir is None:
-            parent = tempfile.mkdtemp(prefix="parley-pg-")
-            os.chmod(parent, 0o711)
-            dir = os.path.join(parent, "cluster")
+            self._temp_parent = tempfile.mkdtemp(prefix="parley-pg-")
+            os.chmod(self._temp_parent, 0o711)
+            dir = os.path.join(self._temp_parent, "cluster")
         self.dir = os.path.abspath(dir)
 
     def _run(self, action):
@@ -98,7 +99,10 @@ class PgCluster:
         self._run("stop")
 
     def destroy(self):
+        """Stops the server and removes its directory (and the temporary one made for it)."""
         self._run("destroy")
+        if self._temp_parent is not None:
+            shutil.rmtree(self._temp_parent, ignore_errors=True)
 
     def dsn(self):
         """host=127.0.0.1 port=... dbname=parley user=parley password=..."""

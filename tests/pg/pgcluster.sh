@@ -40,8 +40,8 @@ find_bindir() {
     echo /usr/lib/postgresql/15/bin
   else
     local newest
-    newest=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-    if [[ -n "$newest" ]]; then
+    newest=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    if [[ -x "$newest/initdb" ]]; then
       echo "$newest"
     elif command -v initdb >/dev/null; then
       dirname "$(command -v initdb)"

@@ -1193,9 +1193,17 @@ TEST_CASE_TEMPLATE("work: restore stores an item exactly, id included, and later
   REQUIRE(work.restore(low));
   CHECK(work.get(low.id).value() == low);
 
+  // The highest restored id counts even once its item is gone: ids are never reused.
+  WorkItem gone = copied;
+  gone.id = first + 5000;
+  gone.key = "gone";
+  gone.state = WorkState::done;
+  REQUIRE(work.restore(gone));
+  REQUIRE(work.purge("q", WorkState::done, at(31)).value() == 1);
+
   const auto next = work.enqueue("q", "after", "p", at(100), at(0) + 1h).value();
   CHECK(next.created);
-  CHECK(next.id > copied.id);
+  CHECK(next.id > gone.id);
 
   // The restored claim is live: its lease holds until lease_until.
   CHECK(work.claim("q", "node-y/1", at(89), 30s, 10).value().empty());
@@ -1298,4 +1306,36 @@ TEST_CASE_TEMPLATE("persistence: work items and the id sequence survive closing 
   CHECK(again.id == enqueued);
   CHECK_FALSE(again.created);
   CHECK(work.enqueue("outbox", "k3", "p3", at(6), at(6)).value().id > restored.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SeenStore
+
+TEST_CASE_TEMPLATE("seen: a key is remembered once per scope, with its value", Backend, PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& seen = testling->seen();
+  CHECK(seen.remember("hook:ci", "delivery-1", "stanza-a", at(1'000)).value() == true);
+  CHECK(seen.remember("hook:ci", "delivery-1", "stanza-b", at(2'000)).value() == false);
+  CHECK(seen.lookup("hook:ci", "delivery-1").value() == "stanza-a"); // the first value stays
+  // Scopes are independent.
+  CHECK(seen.remember("hook:other", "delivery-1", "stanza-c", at(2'000)).value() == true);
+  CHECK(seen.lookup("hook:other", "delivery-1").value() == "stanza-c");
+  CHECK(seen.lookup("hook:ci", "delivery-2").error() == storage_errc::not_found);
+  CHECK(seen.remember("", "k", "v", at(1)).error() == storage_errc::invalid_argument);
+  CHECK(seen.remember("s", "", "v", at(1)).error() == storage_errc::invalid_argument);
+}
+
+TEST_CASE_TEMPLATE("seen: forget_before drops only older records, which may then recur", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& seen = testling->seen();
+  REQUIRE(seen.remember("s", "old", "1", at(1'000)));
+  REQUIRE(seen.remember("s", "new", "2", at(5'000)));
+  CHECK(seen.forget_before(at(5'000)).value() == 1);
+  CHECK(seen.lookup("s", "old").error() == storage_errc::not_found);
+  CHECK(seen.lookup("s", "new").value() == "2");
+  CHECK(seen.remember("s", "old", "3", at(6'000)).value() == true);
+  CHECK(seen.forget_before(at(0)).value() == 0);
 }

@@ -89,9 +89,21 @@ CREATE TABLE work_items (
 CREATE INDEX work_items_due ON work_items(queue, state, due_us, id);
 )sql";
 
+constexpr const char* seen_schema = R"sql(
+CREATE TABLE seen_keys (
+  scope       TEXT COLLATE "C" NOT NULL,
+  key         TEXT COLLATE "C" NOT NULL,
+  value       TEXT NOT NULL,
+  created_us  BIGINT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX seen_keys_by_age ON seen_keys(created_us);
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "durable work queue", work_queue_schema},
+    Migration{3, "keys of handled inbound deliveries", seen_schema},
 };
 
 // pg_advisory_xact_lock key: "parl" in ASCII.

@@ -98,11 +98,24 @@ private:
   Database& database_;
 };
 
+class SeenStore final : public storage::SeenStore {
+public:
+  explicit SeenStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<bool> remember(std::string_view scope, std::string_view key, std::string_view value,
+                                       Timestamp now) override;
+  boost::system::result<std::string> lookup(std::string_view scope, std::string_view key) override;
+  boost::system::result<std::size_t> forget_before(Timestamp before) override;
+
+private:
+  Database& database_;
+};
+
 class PostgresStorage final : public Storage {
 public:
   explicit PostgresStorage(Options options)
       : database_(std::move(options)), users_(database_), roster_(database_), offline_(database_),
-        work_(database_) {}
+        work_(database_), seen_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -110,6 +123,7 @@ public:
   storage::RosterStore& roster() override { return roster_; }
   storage::OfflineStore& offline() override { return offline_; }
   storage::WorkQueue& work() override { return work_; }
+  storage::SeenStore& seen() override { return seen_; }
   std::string_view backend_name() const noexcept override { return "postgres"; }
   boost::system::result<void> ping() override {
     return database_.with_connection([](Connection& connection) -> boost::system::result<void> {
@@ -127,6 +141,7 @@ private:
   RosterStore roster_;
   OfflineStore offline_;
   WorkQueue work_;
+  SeenStore seen_;
 };
 
 inline std::int64_t micros(Timestamp t) noexcept {

@@ -85,9 +85,21 @@ CREATE TABLE work_items (
 CREATE INDEX work_items_to_claim ON work_items(queue, state, due_us, id);
 )sql";
 
+constexpr const char* seen_schema = R"sql(
+CREATE TABLE seen_keys (
+  scope       TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  value       TEXT NOT NULL,
+  created_us  INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE INDEX seen_keys_by_age ON seen_keys(created_us);
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "work queue", work_queue_schema},
+    Migration{3, "keys of handled inbound deliveries", seen_schema},
 };
 
 } // namespace

@@ -1,0 +1,27 @@
+#pragma once
+// A domain the router hands to something other than its local users: the gateways (SMS,
+// email, webhooks), later components. The router knows only this interface; what the domain
+// does with a stanza is the handler's business.
+
+#include "core/xml/element.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+namespace parley::router {
+
+enum class Disposition;
+
+class DomainHandler {
+public:
+  virtual ~DomainHandler() = default;
+
+  /// A message or iq from a local user to this domain or a JID in it, with `from` stamped
+  /// (the user's full JID). Runs on the sender's strand; must not block. Answers (errors,
+  /// results, replies) go back through Router::route.
+  ///
+  /// handled: done with (answered, or committed to durable storage such as the outbox);
+  /// not_stored: it had to be stored and storage is unavailable, a `wait` error was sent.
+  virtual boost::asio::awaitable<Disposition> on_stanza(core::xml::Element stanza) = 0;
+};
+
+} // namespace parley::router
