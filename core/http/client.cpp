@@ -186,9 +186,9 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(options.max_connections));
   }
 
-  // Runs on the strand after stop(), or wherever the last reference goes when the io_context
-  // was stopped for good (then nothing else runs any more): pending requests are dropped
-  // without being completed, which destroys their coroutines.
+  // After shut_down() there is nothing left to do. Without it, the io_context was stopped for
+  // good and is being destroyed (its handlers held the last references): pending requests
+  // are dropped without being completed, which destroys their coroutines.
   ~Impl() {
     stopped = true;
     if (multi != nullptr) {
@@ -198,7 +198,6 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       transfers.clear();
       curl_multi_cleanup(multi);
     }
-    transfers.clear();
     release_all_watches();
   }
 
@@ -256,8 +255,11 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     curl_slist* list = nullptr;
     bool has_expect = false;
     for (const auto& [name, value] : request.headers) {
-      if (!is_token(name) || !is_field_value(value)) {
-        return failure(client_errc::invalid_request, "malformed header " + name);
+      if (!is_token(name)) {
+        return failure(client_errc::invalid_request, "malformed header name");
+      }
+      if (!is_field_value(value)) {
+        return failure(client_errc::invalid_request, "header " + name + " has a line break or NUL in its value");
       }
       if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) {
         return failure(client_errc::invalid_request, "header " + name + " is set by the client");
@@ -298,7 +300,6 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     set(CURLOPT_MAXREDIRS, options.max_redirects);
     set(CURLOPT_PROXY, ""); // never the environment's proxy: the address policy is about the peer
     set(CURLOPT_NOSIGNAL, 1L);
-    set(CURLOPT_PRIVATE, static_cast<void*>(&t));
     set(CURLOPT_ERRORBUFFER, t.error);
     set(CURLOPT_USERAGENT, options.user_agent.c_str());
     set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));

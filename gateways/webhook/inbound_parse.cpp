@@ -27,7 +27,9 @@ InboundProblem problem(unsigned status, std::string_view name, std::string detai
   return {status, "urn:parley:problem:" + std::string(name), std::string(title), std::move(detail)};
 }
 
-char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -124,7 +126,7 @@ JsonResult parse_json(std::string_view text) {
   if (j.is_discarded()) {
     return problem(400, "invalid-json", "the body is not valid JSON");
   }
-  return JsonResult(boost::system::in_place_value, std::move(j));
+  return {boost::system::in_place_value, std::move(j)};
 }
 
 int hex_value(char c) noexcept {
@@ -191,12 +193,12 @@ JsonResult parse_form(std::string_view body) {
   if (fields.contains("payload")) {
     return parse_json(detail::string_at(fields, {"payload"}));
   }
-  return JsonResult(boost::system::in_place_value, std::move(fields));
+  return {boost::system::in_place_value, std::move(fields)};
 }
 
 // A member that must be a string when present; `null` counts as absent.
 boost::system::result<std::optional<std::string_view>, InboundProblem> optional_string(const json& object,
-                                                                                        std::string_view name) {
+                                                                                       std::string_view name) {
   const json* value = detail::value_at(object, {name});
   if (value == nullptr || value->is_null()) {
     return std::optional<std::string_view>();
@@ -239,7 +241,7 @@ Result read_generic(const json& payload) {
     }
   }
   if (!body) {
-    return problem(422, "missing-body", "the JSON object needs a \"body\" (or \"text\") string");
+    return problem(422, "missing-body", R"(the JSON object needs a "body" (or "text") string)");
   }
   if (detail::trim(*body).empty()) {
     return problem(422, "missing-body", "the message body is blank");
@@ -261,7 +263,7 @@ Result read_generic(const json& payload) {
   if (*type) {
     const auto parsed = parse_message_type(**type);
     if (!parsed) {
-      return problem(422, "invalid-field", "\"type\" must be \"chat\", \"normal\" or \"headline\"");
+      return problem(422, "invalid-field", R"("type" must be "chat", "normal" or "headline")");
     }
     message.type = *parsed;
   }
@@ -392,7 +394,8 @@ Result parse_inbound(const InboundRequest& request, const InboundSettings& setti
     return problem(422, "missing-body", "the message body is blank");
   }
   if (message.to.empty() && settings.default_recipient.empty()) {
-    return problem(422, "no-recipient", "the payload names no recipient (\"to\") and the hook has no default recipient");
+    return problem(422, "no-recipient",
+                   "the payload names no recipient (\"to\") and the hook has no default recipient");
   }
   message.body = detail::truncate_utf8(message.body, max_body_bytes);
   message.subject = detail::truncate_utf8(message.subject, max_subject_bytes);

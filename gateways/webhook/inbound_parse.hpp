@@ -75,18 +75,19 @@ struct InboundMessage {
 /// Why a request is refused, ready for an RFC 9457 problem-details response
 /// (`core::http::Response::problem(status, type, title, detail)`).
 ///
-/// The stable `type` values:
-/// | status | type                                   | when |
-/// |--------|----------------------------------------|------|
-/// | 415    | urn:parley:problem:unsupported-media-type | Content-Type missing or not JSON, form or text/plain; a charset other than UTF-8; text/plain for a JSON-only template |
-/// | 400    | urn:parley:problem:invalid-utf8        | the body (or a form field) is not UTF-8 |
-/// | 400    | urn:parley:problem:invalid-json        | JSON syntax error, or nested deeper than 64 |
-/// | 400    | urn:parley:problem:invalid-form        | bad percent-encoding in a form body |
-/// | 400    | urn:parley:problem:invalid-header      | a malformed dedupe-key header; `template = "github"` without X-GitHub-Event |
-/// | 422    | urn:parley:problem:invalid-payload     | JSON that is not an object |
-/// | 422    | urn:parley:problem:invalid-field       | `to`, `body`, `text`, `subject` or `type` of the wrong JSON type, a `type` other than chat/normal/headline, a `to` that is not a JID |
-/// | 422    | urn:parley:problem:missing-body        | no `body` or `text`, or a blank one; an empty text/plain body |
-/// | 422    | urn:parley:problem:no-recipient        | no `to` and no default recipient configured |
+/// The stable `type` values, each `urn:parley:problem:` followed by:
+/// - 415 `unsupported-media-type`: Content-Type missing or not JSON, form or text/plain; a
+///   charset other than UTF-8; text/plain for a hook whose template needs JSON;
+/// - 400 `invalid-utf8`: the body, or a decoded form field, is not UTF-8;
+/// - 400 `invalid-json`: a JSON syntax error, or nesting deeper than `max_json_depth`;
+/// - 400 `invalid-form`: bad percent-encoding in a form body;
+/// - 400 `invalid-header`: a malformed dedupe-key header; `template = "github"` without
+///   X-GitHub-Event;
+/// - 422 `invalid-payload`: JSON that is not an object;
+/// - 422 `invalid-field`: `to`, `body`, `text`, `subject` or `type` of the wrong JSON type, a
+///   `type` other than chat, normal or headline, a `to` that is not a JID;
+/// - 422 `missing-body`: no `body` or `text`, or a blank one; a blank text/plain body;
+/// - 422 `no-recipient`: no `to` and no default recipient configured.
 struct InboundProblem {
   unsigned status = 400;
   std::string type;   ///< one of the URNs above

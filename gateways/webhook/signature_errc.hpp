@@ -41,5 +41,4 @@ boost::system::error_code make_error_code(signature_errc e) noexcept;
 
 } // namespace parley::gateways::webhook
 
-template <>
-struct boost::system::is_error_code_enum<parley::gateways::webhook::signature_errc> : std::true_type {};
+template <> struct boost::system::is_error_code_enum<parley::gateways::webhook::signature_errc> : std::true_type {};

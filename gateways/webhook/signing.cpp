@@ -25,7 +25,9 @@ std::string hex_lower(std::string_view raw) {
   return out;
 }
 
-char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) {
@@ -39,7 +41,9 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && is_space(s.front())) {
@@ -51,7 +55,9 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
-bool valid_message_id(std::string_view id) noexcept { return !id.empty() && id.find('.') == std::string_view::npos; }
+bool valid_message_id(std::string_view id) noexcept {
+  return !id.empty() && id.find('.') == std::string_view::npos;
+}
 
 // Unix seconds as ASCII digits only: no sign, no spaces, no fraction. Eighteen digits keep
 // the value far from overflow in the tolerance arithmetic.

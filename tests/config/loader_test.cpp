@@ -662,3 +662,85 @@ TEST_CASE("the postgres backend needs a DSN") {
   CHECK(ok.config->storage.postgres_password_env == "DB_PASSWORD");
   CHECK(ok.config->storage.postgres_connections == 16);
 }
+
+TEST_CASE("[[gateway]] entries with their hooks") {
+  const auto ok = parley::config::load_string(R"([server]
+hosts = ["example.com"]
+[[gateway]]
+domain = "hooks.example.com"
+kind = "webhook"
+allow_private_addresses = true
+max_attempts = 3
+retry_base_ms = 100
+[[gateway.hook]]
+name = "ci"
+url = "https://ci.example.com/parley"
+secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+github_signature = true
+[[gateway.hook]]
+name = "alerts"
+inbound_secret_env = "ALERTS_SECRET"
+recipient = "ops@example.com"
+template = "alertmanager"
+)",
+                                              "g.toml");
+  REQUIRE_MESSAGE(ok.ok(), (ok.errors.empty() ? std::string() : ok.errors[0].to_string()));
+  REQUIRE(ok.config->gateways.size() == 1);
+  const auto& gateway = ok.config->gateways[0];
+  CHECK(gateway.domain == "hooks.example.com");
+  CHECK(gateway.kind == parley::config::GatewayKind::webhook);
+  CHECK(gateway.allow_private_addresses);
+  CHECK(gateway.max_attempts == 3);
+  CHECK(gateway.retry_base_ms == 100);
+  REQUIRE(gateway.hooks.size() == 2);
+  CHECK(gateway.hooks[0].name == "ci");
+  CHECK(gateway.hooks[0].url == "https://ci.example.com/parley");
+  CHECK(gateway.hooks[0].github_signature);
+  CHECK(gateway.hooks[0].template_name == "auto");
+  CHECK(gateway.hooks[1].inbound_secret_env == "ALERTS_SECRET");
+  CHECK(gateway.hooks[1].recipient == "ops@example.com");
+  CHECK(gateway.hooks[1].template_name == "alertmanager");
+}
+
+TEST_CASE("[[gateway]] mistakes are reported with their position") {
+  const auto missing = parley::config::load_string("[[gateway]]\nkind = \"webhook\"\n", "g.toml");
+  REQUIRE(missing.errors.size() == 1);
+  CHECK(missing.errors[0].message.find("'domain' is required") != std::string::npos);
+
+  const auto local = parley::config::load_string(
+      "[server]\nhosts = [\"example.com\"]\n[[gateway]]\ndomain = \"example.com\"\nkind = \"webhook\"\n", "g.toml");
+  REQUIRE(local.errors.size() == 1);
+  CHECK(local.errors[0].line == 4);
+  CHECK(local.errors[0].message.find("also in [server] hosts") != std::string::npos);
+
+  const auto twice = parley::config::load_string(
+      "[[gateway]]\ndomain = \"h.example\"\nkind = \"webhook\"\n[[gateway]]\ndomain = \"h.example\"\nkind = \"webhook\"\n",
+      "g.toml");
+  REQUIRE(twice.errors.size() == 1);
+  CHECK(twice.errors[0].line == 5);
+
+  const auto kind = parley::config::load_string("[[gateway]]\ndomain = \"h.example\"\nkind = \"fax\"\n", "g.toml");
+  REQUIRE(kind.errors.size() == 1);
+  CHECK(kind.errors[0].message.find("expected one of: webhook") != std::string::npos);
+
+  const auto hook = parley::config::load_string(R"([[gateway]]
+domain = "h.example"
+kind = "webhook"
+[[gateway.hook]]
+name = "CI Bot"
+url = "ftp://x"
+colour = "red"
+[[gateway.hook]]
+url = "https://x"
+)",
+                                                "g.toml");
+  REQUIRE(hook.errors.size() == 4);
+  CHECK(hook.errors[0].line == 5); // name
+  CHECK(hook.errors[1].line == 6); // url scheme
+  CHECK(hook.errors[2].line == 7); // unknown key
+  CHECK(hook.errors[3].message.find("'name' is required") != std::string::npos);
+
+  const auto not_array = parley::config::load_string("[gateway]\ndomain = \"h.example\"\n", "g.toml");
+  REQUIRE(not_array.errors.size() == 1);
+  CHECK(not_array.errors[0].message.find("[[gateway]]") != std::string::npos);
+}

@@ -188,6 +188,54 @@ TEST_CASE_TEMPLATE("concurrency: the quota holds under concurrent pushes", Backe
   CHECK(testling->offline().count("alice").value() == quota);
 }
 
+TEST_CASE_TEMPLATE("concurrency: concurrent pushes for several users, one unknown, each get their own outcome",
+                   Backend, PARLEY_STORAGE_BACKENDS) {
+  // Backends may commit concurrent pushes together (PostgreSQL does); one push that fails
+  // must not fail the others, and every stored message must be there, in order, exactly once.
+  Backend backend;
+  auto testling = open_storage(backend);
+  REQUIRE(testling->users().create_user("alice", {}));
+  REQUIRE(testling->users().create_user("bob", {}));
+  const std::vector<std::string> targets{"alice", "bob", "ghost"};
+  std::mutex mutex;
+  std::map<std::string, std::vector<OfflineMessageId>> ids;
+  std::atomic<int> not_found{0};
+  std::atomic<int> other{0};
+  {
+    async::WorkerPool pool(8);
+    for (int i = 0; i < 300; ++i) {
+      pool.post([&, i] {
+        const std::string& user = targets[static_cast<std::size_t>(i) % targets.size()];
+        auto id = testling->offline().push(user, "<message n='" + std::to_string(i) + "'/>",
+                                           Timestamp(std::chrono::microseconds(i)), 1000);
+        if (id) {
+          std::lock_guard lock(mutex);
+          ids[user].push_back(*id);
+        } else if (id.error() == storage_errc::not_found) {
+          ++not_found;
+        } else {
+          ++other;
+        }
+      });
+    }
+  }
+  CHECK(not_found == 100);
+  CHECK(other == 0);
+  CHECK(ids.count("ghost") == 0);
+  for (const std::string user : {"alice", "bob"}) {
+    auto listed = testling->offline().list(user);
+    REQUIRE(listed.has_value());
+    REQUIRE(listed->size() == 100);
+    std::vector<OfflineMessageId> returned = ids[user];
+    std::sort(returned.begin(), returned.end());
+    std::vector<OfflineMessageId> stored;
+    for (const auto& message : *listed) {
+      stored.push_back(message.id);
+    }
+    CHECK(stored == returned); // every id handed out is stored, listed in id order
+  }
+}
+
 TEST_CASE_TEMPLATE("concurrency: 4 workers claiming at once take every work item exactly once", Backend,
                    PARLEY_STORAGE_BACKENDS) {
   Backend backend;

@@ -99,7 +99,10 @@ std::string item_line(std::string_view verb, std::string_view noun, const json& 
 
 std::string render_push(const json& payload) {
   const std::string actor = actor_of(payload);
-  const std::string repo = repository_of(payload);
+  std::string repo = repository_of(payload);
+  if (repo.empty()) {
+    repo = "an unnamed repository";
+  }
   const std::string_view ref = string_at(payload, {"ref"});
   std::string_view kind = "branch";
   std::string_view name = ref;
@@ -174,8 +177,7 @@ std::string render_issue(const json& payload) {
   const json* issue = value_at(payload, {"issue"});
   static const json empty = json::object();
   const json& item = issue != nullptr ? *issue : empty;
-  return item_line(action_words(string_at(payload, {"action"})), "issue", payload, item,
-                   string_at(item, {"html_url"}));
+  return item_line(action_words(string_at(payload, {"action"})), "issue", payload, item, string_at(item, {"html_url"}));
 }
 
 std::string render_pull_request(const json& payload) {
@@ -207,8 +209,11 @@ std::string render_release(const json& payload) {
   if (trim(name).empty()) {
     name = string_at(payload, {"release", "tag_name"});
   }
-  std::string out = actor_of(payload) + " " + action_words(string_at(payload, {"action"})) + " release " +
-                    word(name, "?") + " in " + repository_of(payload);
+  std::string out =
+      actor_of(payload) + " " + action_words(string_at(payload, {"action"})) + " release " + word(name, "?");
+  if (const std::string repo = repository_of(payload); !repo.empty()) {
+    out += " in " + repo;
+  }
   const std::string url = word(string_at(payload, {"release", "html_url"}));
   if (!url.empty()) {
     out += ": " + url;
@@ -431,9 +436,8 @@ std::string render_alertmanager(const json& payload) {
   const std::string_view status = string_at(payload, {"status"});
   std::size_t firing = 0;
   if (const json* alerts = value_at(payload, {"alerts"}); alerts != nullptr && alerts->is_array()) {
-    firing = static_cast<std::size_t>(std::count_if(alerts->begin(), alerts->end(), [](const json& alert) {
-      return string_at(alert, {"status"}) == "firing";
-    }));
+    firing = static_cast<std::size_t>(std::count_if(
+        alerts->begin(), alerts->end(), [](const json& alert) { return string_at(alert, {"status"}) == "firing"; }));
   }
   // Alertmanager's default title: [STATUS(:firing count)] group label values (other common labels)
   std::string out = "[" + upper_ascii(word(status, "unknown"));

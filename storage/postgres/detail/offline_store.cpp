@@ -1,6 +1,7 @@
 #include "storage/postgres/detail/stores.hpp"
 #include "storage/storage_errc.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <limits>
@@ -41,28 +42,119 @@ boost::system::result<Rows> checked(Database& database, std::string_view usernam
 
 } // namespace
 
+namespace {
+
+// The user must exist (a missing one would fail the whole batch on the foreign key), and the
+// count runs after the user's row lock was taken: READ COMMITTED gives this statement a
+// snapshot that sees every earlier push of this user, in this batch too.
+constexpr std::string_view insert_sql =
+    "INSERT INTO offline_messages(username, stamp_us, stanza) "
+    "SELECT $1::text, $2::bigint, $3::text "
+    "WHERE EXISTS (SELECT 1 FROM users WHERE username = $1::text) "
+    "AND (SELECT COUNT(*) FROM offline_messages WHERE username = $1::text) < $4::bigint "
+    "RETURNING id";
+
+Params insert_params(const OfflineStore::PushRequest& request) {
+  const auto limit = static_cast<std::int64_t>(
+      std::min<std::size_t>(request.quota, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
+  Params params;
+  params.text(request.username).integer(micros(request.timestamp)).text(request.stanza).integer(limit);
+  return params;
+}
+
+} // namespace
+
 boost::system::result<OfflineMessageId> OfflineStore::push(std::string_view username, std::string_view stanza,
                                                            Timestamp timestamp, std::size_t quota) {
   assert(off_io_thread());
-  const auto limit = static_cast<std::int64_t>(
-      std::min<std::size_t>(quota, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
-  Params params;
-  params.text(username).integer(micros(timestamp)).text(stanza).integer(limit);
-  // The row lock of the first step serializes pushes for one user, and READ COMMITTED gives
-  // this statement a snapshot taken after the lock: the count cannot overshoot the quota.
-  auto rows = checked(database_, username, /*lock=*/true,
-                      "INSERT INTO offline_messages(username, stamp_us, stanza) "
-                      "SELECT $1::text, $2::bigint, $3::text "
-                      "WHERE (SELECT COUNT(*) FROM offline_messages WHERE username = $1::text) < $4::bigint "
-                      "RETURNING id",
-                      std::move(params));
+  if (username.empty()) {
+    return storage_errc::invalid_argument;
+  }
+  PushRequest request{username, stanza, timestamp, quota};
+  std::unique_lock lock(mutex_);
+  waiting_.push_back(&request);
+  while (!request.done) {
+    if (committing_) {
+      committed_.wait(lock);
+      continue;
+    }
+    // This thread commits for everyone waiting, itself included.
+    committing_ = true;
+    std::vector<PushRequest*> batch;
+    batch.swap(waiting_);
+    lock.unlock();
+    push_batch(batch);
+    lock.lock();
+    committing_ = false;
+    committed_.notify_all();
+  }
+  return request.outcome;
+}
+
+void OfflineStore::push_one(PushRequest& request) {
+  Params params = insert_params(request);
+  auto rows = checked(database_, request.username, /*lock=*/true, insert_sql, std::move(params));
   if (!rows) {
-    return rows.error();
+    request.outcome = rows.error();
+  } else if (rows->size() == 0) {
+    request.outcome = storage_errc::quota_exceeded;
+  } else {
+    request.outcome = rows->integer(0, 0);
   }
-  if (rows->size() == 0) {
-    return storage_errc::quota_exceeded;
+  request.done = true;
+}
+
+void OfflineStore::push_batch(std::vector<PushRequest*>& batch) {
+  if (batch.size() == 1) {
+    push_one(*batch.front());
+    return;
   }
-  return rows->integer(0, 0);
+  // Row locks first, each user once and in one order (no deadlock with another node's batch),
+  // then the inserts in arrival order; one Sync commits them all.
+  std::vector<std::string_view> users;
+  for (const auto* request : batch) {
+    users.push_back(request->username);
+  }
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  std::vector<Step> steps;
+  steps.reserve(users.size() + batch.size());
+  for (const auto user : users) {
+    Params params;
+    params.text(user);
+    steps.push_back(Step{"SELECT 1 FROM users WHERE username = $1 FOR UPDATE", std::move(params)});
+  }
+  for (const auto* request : batch) {
+    steps.push_back(Step{insert_sql, insert_params(*request)});
+  }
+  auto results = database_.with_connection(
+      [&](Connection& connection) -> boost::system::result<std::vector<Rows>> { return connection.pipeline(steps); });
+  if (!results) {
+    // Nothing of the batch was committed. An outage fails them all; anything else is tried
+    // one by one, so that one bad push cannot fail the others.
+    for (auto* request : batch) {
+      if (results.error() == storage_errc::unavailable) {
+        request->outcome = results.error();
+        request->done = true;
+      } else {
+        push_one(*request);
+      }
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const Rows& user = (*results)[static_cast<std::size_t>(
+        std::lower_bound(users.begin(), users.end(), batch[i]->username) - users.begin())];
+    const Rows& inserted = (*results)[users.size() + i];
+    if (user.size() == 0) {
+      batch[i]->outcome = storage_errc::not_found;
+    } else if (inserted.size() == 0) {
+      batch[i]->outcome = storage_errc::quota_exceeded;
+    } else {
+      batch[i]->outcome = inserted.integer(0, 0);
+    }
+    batch[i]->done = true;
+  }
 }
 
 boost::system::result<std::vector<OfflineMessage>> OfflineStore::list(std::string_view username) {

@@ -6,6 +6,10 @@
 
 #include <boost/system/result.hpp>
 
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
 #include <string_view>
 
 namespace parley::storage::postgres::detail {
@@ -58,6 +62,16 @@ class OfflineStore final : public storage::OfflineStore {
 public:
   explicit OfflineStore(Database& database) noexcept : database_(database) {}
 
+  /// One push waiting for its commit.
+  struct PushRequest {
+    std::string_view username;
+    std::string_view stanza;
+    Timestamp timestamp;
+    std::size_t quota = 0;
+    boost::system::result<OfflineMessageId> outcome{boost::system::in_place_error, boost::system::error_code{}};
+    bool done = false;
+  };
+
   boost::system::result<OfflineMessageId> push(std::string_view username, std::string_view stanza,
                                                Timestamp timestamp, std::size_t quota) override;
   boost::system::result<std::vector<OfflineMessage>> list(std::string_view username) override;
@@ -66,7 +80,17 @@ public:
   boost::system::result<std::size_t> purge(std::string_view username) override;
 
 private:
+  /// Commits `batch` in one pipeline (one round trip, one WAL flush) and fills in each outcome.
+  void push_batch(std::vector<PushRequest*>& batch);
+  void push_one(PushRequest& request);
+
   Database& database_;
+  // Group commit: pushes that arrive while another thread commits wait, and go together in the
+  // next commit. Each returns only once the commit holding its message is acknowledged.
+  std::mutex mutex_;
+  std::condition_variable committed_;
+  std::vector<PushRequest*> waiting_; // guarded by mutex_
+  bool committing_ = false;           // guarded by mutex_
 };
 
 class WorkQueue final : public storage::WorkQueue {

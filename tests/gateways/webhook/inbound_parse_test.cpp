@@ -237,7 +237,8 @@ TEST_CASE("generic JSON: to, body, subject and type") {
 }
 
 TEST_CASE("generic JSON: Slack-style text") {
-  auto r = parse("application/json", R"({"text": "Deploy finished :tada:", "username": "ci", "icon_emoji": ":ghost:"})");
+  auto r =
+      parse("application/json", R"({"text": "Deploy finished :tada:", "username": "ci", "icon_emoji": ":ghost:"})");
   REQUIRE(r.has_value());
   CHECK(r->to.empty());
   CHECK(r->body == "Deploy finished :tada:");
@@ -292,8 +293,8 @@ TEST_CASE("generic JSON: fields of the wrong type or value") {
 }
 
 TEST_CASE("invalid JSON, UTF-8 and nesting are 400") {
-  for (const std::string_view body : {"", "{", R"({"body": "x",})", R"({'body': 'x'})", "{\"body\": \"x\"} trailing",
-                                      R"({"body": "\ud800"})"}) {
+  for (const std::string_view body :
+       {"", "{", R"({"body": "x",})", R"({'body': 'x'})", "{\"body\": \"x\"} trailing", R"({"body": "\ud800"})"}) {
     CAPTURE(body);
     check_problem(parse("application/json", body), 400, "invalid-json");
   }
@@ -314,15 +315,15 @@ TEST_CASE("invalid JSON, UTF-8 and nesting are 400") {
 }
 
 TEST_CASE("content types") {
-  for (const std::string_view ct : {"application/json", "Application/JSON", "application/json; charset=utf-8",
-                                    "application/json;charset=\"UTF-8\"", "application/json ; charset=utf8",
-                                    "application/cloudevents+json", "application/json; boundary=x"}) {
+  for (const std::string_view ct :
+       {"application/json", "Application/JSON", "application/json; charset=utf-8", "application/json;charset=\"UTF-8\"",
+        "application/json ; charset=utf8", "application/cloudevents+json", "application/json; boundary=x"}) {
     CAPTURE(ct);
     CHECK(parse(ct, R"({"body": "x"})").has_value());
   }
-  for (const std::string_view ct : {"", "   ", "application/xml", "text/html", "multipart/form-data; boundary=x",
-                                    "application/json; charset=iso-8859-1", "text/plain; charset=latin1",
-                                    "application/jsonp", "json"}) {
+  for (const std::string_view ct :
+       {"", "   ", "application/xml", "text/html", "multipart/form-data; boundary=x",
+        "application/json; charset=iso-8859-1", "text/plain; charset=latin1", "application/jsonp", "json"}) {
     CAPTURE(ct);
     check_problem(parse(ct, R"({"body": "x"})"), 415, "unsupported-media-type");
   }
@@ -355,7 +356,8 @@ TEST_CASE("text/plain goes to the default recipient") {
 }
 
 TEST_CASE("form bodies: fields or a JSON payload field") {
-  auto r = parse("application/x-www-form-urlencoded", "to=alice%40example.com&body=Build+%231+failed%0Aon+main&type=normal");
+  auto r =
+      parse("application/x-www-form-urlencoded", "to=alice%40example.com&body=Build+%231+failed%0Aon+main&type=normal");
   REQUIRE(r.has_value());
   CHECK(r->to == "alice@example.com");
   CHECK(r->body == "Build #1 failed\non main");
@@ -425,13 +427,15 @@ TEST_CASE("bodies and subjects are bounded") {
 }
 
 TEST_CASE("GitHub push") {
-  const Headers headers = {{"x-github-event", "push"}, {"x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
+  const Headers headers = {{"x-github-event", "push"},
+                           {"x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
                            {"x-hub-signature-256", "sha256=..."}};
   auto r = parse("application/json", github_push, headers);
   REQUIRE(r.has_value());
-  CHECK(r->body == "alice pushed 2 commits to org/repo (main): https://github.com/org/repo/compare/6113728f27ae...0d1a26e67d8f\n"
-                   "- b5a1d6f Fix race in the outbox worker\xE2\x80\xA6\n"
-                   "- 0d1a26e Add a regression test for the outbox");
+  CHECK(r->body ==
+        "alice pushed 2 commits to org/repo (main): https://github.com/org/repo/compare/6113728f27ae...0d1a26e67d8f\n"
+        "- b5a1d6f Fix race in the outbox worker\xE2\x80\xA6\n"
+        "- 0d1a26e Add a regression test for the outbox");
   CHECK(r->to.empty());
   CHECK(r->type == MessageType::chat);
   CHECK(r->dedupe_key == "72d3162e-cc78-11e3-81ab-4c9367dc0958");
@@ -458,7 +462,8 @@ TEST_CASE("GitHub push variants: one commit, forced, tags, new and deleted branc
   j["forced"] = true;
   auto r = parse("application/json", j.dump(), headers);
   REQUIRE(r.has_value());
-  CHECK(r->body == "alice force-pushed 1 commit to org/repo (main): https://github.com/org/repo/compare/6113728f27ae...0d1a26e67d8f\n"
+  CHECK(r->body == "alice force-pushed 1 commit to org/repo (main): "
+                   "https://github.com/org/repo/compare/6113728f27ae...0d1a26e67d8f\n"
                    "- 0d1a26e Add a regression test for the outbox");
 
   j = nlohmann::json::parse(github_push);
@@ -503,14 +508,16 @@ TEST_CASE("GitHub push variants: one commit, forced, tags, new and deleted branc
 TEST_CASE("GitHub issues, comments, pull requests, releases, ping and other events") {
   auto r = parse("application/json", github_issue_opened, {{"x-github-event", "issues"}});
   REQUIRE(r.has_value());
-  CHECK(r->body == "alice opened issue #12 in org/repo: Crash when the roster is empty https://github.com/org/repo/issues/12");
+  CHECK(r->body ==
+        "alice opened issue #12 in org/repo: Crash when the roster is empty https://github.com/org/repo/issues/12");
 
   nlohmann::json j = nlohmann::json::parse(github_issue_opened);
   j["action"] = "closed";
   j["sender"]["login"] = "bob";
   r = parse("application/json", j.dump(), {{"x-github-event", "issues"}});
   REQUIRE(r.has_value());
-  CHECK(r->body == "bob closed issue #12 in org/repo: Crash when the roster is empty https://github.com/org/repo/issues/12");
+  CHECK(r->body ==
+        "bob closed issue #12 in org/repo: Crash when the roster is empty https://github.com/org/repo/issues/12");
 
   j["action"] = "created";
   j["issue"]["pull_request"] = {{"url", "https://api.github.com/repos/org/repo/pulls/12"}};
@@ -524,13 +531,16 @@ TEST_CASE("GitHub issues, comments, pull requests, releases, ping and other even
 
   r = parse("application/json", github_pull_request("closed", true), {{"x-github-event", "pull_request"}});
   REQUIRE(r.has_value());
-  CHECK(r->body == "bob merged pull request #5 in org/repo: Add the webhook gateway https://github.com/org/repo/pull/5");
+  CHECK(r->body ==
+        "bob merged pull request #5 in org/repo: Add the webhook gateway https://github.com/org/repo/pull/5");
   r = parse("application/json", github_pull_request("closed", false), {{"x-github-event", "pull_request"}});
   REQUIRE(r.has_value());
-  CHECK(r->body == "bob closed pull request #5 in org/repo: Add the webhook gateway https://github.com/org/repo/pull/5");
+  CHECK(r->body ==
+        "bob closed pull request #5 in org/repo: Add the webhook gateway https://github.com/org/repo/pull/5");
   r = parse("application/json", github_pull_request("opened", false), {{"x-github-event", "pull_request"}});
   REQUIRE(r.has_value());
-  CHECK(r->body == "bob opened pull request #5 in org/repo: Add the webhook gateway https://github.com/org/repo/pull/5");
+  CHECK(r->body ==
+        "bob opened pull request #5 in org/repo: Add the webhook gateway https://github.com/org/repo/pull/5");
   r = parse("application/json", github_pull_request("synchronize", false), {{"x-github-event", "pull_request"}});
   REQUIRE(r.has_value());
   CHECK(r->body.starts_with("bob pushed to pull request #5 in org/repo: "));
@@ -571,11 +581,12 @@ TEST_CASE("GitHub issues, comments, pull requests, releases, ping and other even
 }
 
 TEST_CASE("GitHub payloads with odd shapes never fail") {
-  for (const std::string_view body :
-       {R"({})", R"({"ref": 1, "commits": "x", "sender": [], "repository": null})",
-        R"({"commits": [1, "two", null, {"id": 3, "message": ["x"]}], "ref": "refs/heads/x", "repository": {"full_name": "o/r"}})",
-        R"({"issue": "x", "action": 3})", R"({"pull_request": {"number": "5", "merged": "true"}, "action": "closed"})",
-        R"({"commits": [{"id": "\u00e9\u00e9\u00e9\u00e9\u00e9", "message": ""}]})"}) {
+  for (
+      const std::string_view body :
+      {R"({})", R"({"ref": 1, "commits": "x", "sender": [], "repository": null})",
+       R"({"commits": [1, "two", null, {"id": 3, "message": ["x"]}], "ref": "refs/heads/x", "repository": {"full_name": "o/r"}})",
+       R"({"issue": "x", "action": 3})", R"({"pull_request": {"number": "5", "merged": "true"}, "action": "closed"})",
+       R"({"commits": [{"id": "\u00e9\u00e9\u00e9\u00e9\u00e9", "message": ""}]})"}) {
     for (const std::string_view event : {"push", "issues", "issue_comment", "pull_request", "release", "ping", "x"}) {
       CAPTURE(body);
       CAPTURE(event);
@@ -589,8 +600,13 @@ TEST_CASE("GitHub payloads with odd shapes never fail") {
   REQUIRE(r.has_value());
   CHECK(r->body.find("- \xC3\xA9\xC3\xA9\xC3\xA9 m") != std::string::npos); // 7 bytes, cut before a split character
 
+  r = parse("application/json", R"({"commits": []})", {{"x-github-event", "push"}});
+  REQUIRE(r.has_value());
+  CHECK(r->body == "someone pushed 0 commits to an unnamed repository (?)");
+
   check_problem(parse("application/json", R"(["push"])", {{"x-github-event", "push"}}), 422, "invalid-payload");
-  check_problem(parse("application/json", github_push, {}, settings_for(PayloadTemplate::github)), 400, "invalid-header");
+  check_problem(parse("application/json", github_push, {}, settings_for(PayloadTemplate::github)), 400,
+                "invalid-header");
   check_problem(parse("application/json", github_push, {{"x-github-event", "push"}}, settings_for({}, "")), 422,
                 "no-recipient");
 }
@@ -613,7 +629,8 @@ TEST_CASE("Alertmanager: firing, resolved and mixed groups") {
   }
   r = parse("application/json", j.dump(), {}, settings_for(PayloadTemplate::alertmanager));
   REQUIRE(r.has_value());
-  CHECK(r->body.starts_with("[RESOLVED] HighLatency (prod, api, page)\n- p99 latency above 500ms (instance=api-1:8080)\n"));
+  CHECK(r->body.starts_with(
+      "[RESOLVED] HighLatency (prod, api, page)\n- p99 latency above 500ms (instance=api-1:8080)\n"));
   CHECK(r->body.find("[resolved]") == std::string::npos);
 
   j["status"] = "firing";
@@ -654,9 +671,10 @@ TEST_CASE("Alertmanager: alerts without summaries, empty group labels, long list
   CHECK(r->body.ends_with("\xE2\x80\xA6 and 10 more"));
 
   // Not an object where one is expected: still a message, never an error.
-  for (const std::string_view body :
-       {R"({"alerts": [], "groupLabels": {}})", R"({"alerts": [1, null, "x", {"labels": 3}], "groupLabels": {"a": 1}})",
-        R"({"alerts": [{"status": 1, "annotations": {"summary": 2}}], "groupLabels": {}, "commonLabels": [], "truncatedAlerts": -1})"}) {
+  for (
+      const std::string_view body :
+      {R"({"alerts": [], "groupLabels": {}})", R"({"alerts": [1, null, "x", {"labels": 3}], "groupLabels": {"a": 1}})",
+       R"({"alerts": [{"status": 1, "annotations": {"summary": 2}}], "groupLabels": {}, "commonLabels": [], "truncatedAlerts": -1})"}) {
     CAPTURE(body);
     r = parse("application/json", body);
     REQUIRE(r.has_value());
@@ -714,7 +732,8 @@ TEST_CASE("auto detection and explicit templates") {
   REQUIRE(r.has_value());
   CHECK(r->body.starts_with("GitHub webhook is set up"));
   check_problem(parse("application/json", "[1]", {}, settings_for(PayloadTemplate::grafana)), 422, "invalid-payload");
-  check_problem(parse("text/plain", "x", {}, settings_for(PayloadTemplate::alertmanager)), 415, "unsupported-media-type");
+  check_problem(parse("text/plain", "x", {}, settings_for(PayloadTemplate::alertmanager)), 415,
+                "unsupported-media-type");
 }
 
 TEST_CASE("setting names") {

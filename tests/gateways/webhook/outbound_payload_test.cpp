@@ -11,7 +11,8 @@ using namespace std::chrono;
 namespace {
 
 // 2026-11-24T03:37:05Z
-constexpr system_clock::time_point example_time = sys_days{year{2026} / November / 24} + hours{3} + minutes{37} + seconds{5};
+constexpr system_clock::time_point example_time =
+    sys_days{year{2026} / November / 24} + hours{3} + minutes{37} + seconds{5};
 
 } // namespace
 
@@ -52,8 +53,8 @@ TEST_CASE("outbound payload: escaping and bytes that are not UTF-8") {
 TEST_CASE("RFC 3339 timestamps in UTC") {
   CHECK(rfc3339_utc(system_clock::time_point{}) == "1970-01-01T00:00:00Z");
   CHECK(rfc3339_utc(example_time) == "2026-11-24T03:37:05Z");
-  CHECK(rfc3339_utc(sys_days{year{2024} / February / 29} + hours{23} + minutes{59} + seconds{59} + microseconds{999999}) ==
-        "2024-02-29T23:59:59Z");
+  CHECK(rfc3339_utc(sys_days{year{2024} / February / 29} + hours{23} + minutes{59} + seconds{59} +
+                    microseconds{999999}) == "2024-02-29T23:59:59Z");
   CHECK(rfc3339_utc(sys_days{year{1969} / December / 31} + hours{23} + minutes{59} + seconds{59}) ==
         "1969-12-31T23:59:59Z");
   CHECK(rfc3339_utc(sys_days{year{2100} / March / 1}) == "2100-03-01T00:00:00Z");

@@ -36,8 +36,8 @@ TEST_CASE("Standard Webhooks: sign reproduces the reference libraries' vector") 
 
 TEST_CASE("Standard Webhooks: a secret without whsec_ is the key's raw bytes") {
   // Python: base64(hmac.new(b"correct horse battery staple", b"msg_2KW....1674087231.{...}", sha256))
-  auto testling = sign("correct horse battery staple", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", sys_seconds{seconds{1674087231}},
-                       R"({"type":"contact.created"})");
+  auto testling = sign("correct horse battery staple", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+                       sys_seconds{seconds{1674087231}}, R"({"type":"contact.created"})");
   REQUIRE(testling.has_value());
   CHECK(*testling == "v1,ZPeqMaM78UVs80G1Ul/Gv2jyMwoe4hQZjaJHeDqk/P8=");
 
@@ -120,9 +120,9 @@ TEST_CASE("Standard Webhooks: any v1 entry of a space-delimited list may match")
     CHECK(verify(vector_secret, vector_headers(header), vector_body, vector_time).has_value());
   }
   const std::string signature_only = good.substr(3);
-  for (const std::string& header : {bad, std::string(), std::string(" "), "v2," + signature_only, signature_only,
-                                    "v1a," + signature_only, "V1," + signature_only, good + "x", "v1, " + signature_only,
-                                    good.substr(0, good.size() - 1)}) {
+  for (const std::string& header :
+       {bad, std::string(), std::string(" "), "v2," + signature_only, signature_only, "v1a," + signature_only,
+        "V1," + signature_only, good + "x", "v1, " + signature_only, good.substr(0, good.size() - 1)}) {
     CAPTURE(header);
     CHECK(error_of(verify(vector_secret, vector_headers(header), vector_body, vector_time)) ==
           signature_errc::no_matching_signature);
@@ -166,9 +166,9 @@ TEST_CASE("GitHub: X-Hub-Signature-256 matches GitHub's documented example") {
   CHECK(*testling == expected);
 
   CHECK(verify_github(secret, expected, "Hello, World!").has_value());
-  CHECK(verify_github(secret, "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17",
-                      "Hello, World!")
-            .has_value());
+  CHECK(
+      verify_github(secret, "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17", "Hello, World!")
+          .has_value());
   CHECK(verify_github(secret, " sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17 ",
                       "Hello, World!")
             .has_value());
