@@ -7,6 +7,8 @@
 #include "core/tls/self_signed.hpp"
 #include "core/tls/server_context.hpp"
 #include "router/c2s/c2s_service.hpp"
+#include "gateways/gateway_service.hpp"
+#include "gateways/registry.hpp"
 #include "server/storage_setup.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +18,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <spdlog/spdlog.h>
+
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>
@@ -37,6 +41,22 @@ struct Daemon::Impl {
   std::shared_ptr<core::net::TcpListener> c2s_listener;
   std::shared_ptr<core::net::TcpListener> direct_tls_listener;
   std::unique_ptr<core::http::Server> http;
+  std::vector<std::shared_ptr<gateways::GatewayService>> gateway_services;
+
+  /// All that gateway plugins may call.
+  struct Host final : gateways::GatewayHost {
+    explicit Host(Impl& d) : daemon(d) {}
+    asio::awaitable<router::Disposition> deliver(core::xml::Element stanza) override {
+      co_return co_await daemon.router->route(std::move(stanza));
+    }
+    asio::io_context& io() override { return daemon.io; }
+    core::async::WorkerPool& workers() override { return *daemon.workers; }
+    storage::Storage& storage() override { return *daemon.storage; }
+    core::http::Server& http() override { return *daemon.http; }
+    const config::Config& config() const override { return daemon.config; }
+    Impl& daemon;
+  };
+  Host gateway_host{*this};
 
   explicit Impl(config::Config c) : config(std::move(c)), io(static_cast<int>(io_threads())) {}
 
@@ -92,6 +112,19 @@ struct Daemon::Impl {
     workers = std::make_unique<core::async::WorkerPool>(config.storage.workers);
 
     router = std::make_unique<router::Router>(config, *storage, *workers);
+    char hostname[256] = {};
+    ::gethostname(hostname, sizeof hostname - 1);
+    const std::string node = std::string(hostname) + "/" + std::to_string(::getpid());
+    for (const auto& settings : config.gateways) {
+      auto plugin = gateways::make_gateway(settings);
+      if (!plugin) {
+        spdlog::critical("gateway {}: {}", settings.domain, plugin.error());
+        return false;
+      }
+      auto service = std::make_shared<gateways::GatewayService>(std::move(*plugin), *router, gateway_host, node);
+      router->add_domain(settings.domain, service);
+      gateway_services.push_back(std::move(service));
+    }
     c2s = router::c2s::C2sService::create(io, config, tls, *router);
     c2s_listener = core::net::TcpListener::create(io, "c2s", [svc = c2s](asio::ip::tcp::socket s) {
       svc->accept(std::move(s), false);
@@ -123,6 +156,9 @@ struct Daemon::Impl {
       auto shared = std::make_shared<core::http::Responder>(std::move(respond));
       asio::co_spawn(io, check_health(shared), asio::detached);
     });
+    for (const auto& service : gateway_services) {
+      service->start(); // adds its HTTP routes: before the listener starts
+    }
     if (auto r = http->start(); !r) {
       spdlog::critical("{}", r.error().message);
       return false;
@@ -147,6 +183,9 @@ struct Daemon::Impl {
     if (direct_tls_listener) direct_tls_listener->stop();
     if (http) http->stop();
     if (c2s) c2s->stop();
+    for (const auto& service : gateway_services) {
+      service->stop();
+    }
   }
 };
 

@@ -87,7 +87,9 @@ std::string_view trim(std::string_view text) noexcept {
   return text;
 }
 
-ClientFailure failure(client_errc kind, std::string message) { return ClientFailure{kind, std::move(message)}; }
+ClientFailure failure(client_errc kind, std::string message) {
+  return ClientFailure{kind, std::move(message)};
+}
 
 /// libcurl wants curl_global_init before any other call, once per process.
 void global_init() {
@@ -149,8 +151,11 @@ struct Transfer {
   std::size_t header_bytes = 0;
   ClientResponse response;
   std::optional<ClientFailure> callback_failure; // set by a callback that stopped the transfer
-  std::string refused;                            // addresses the SSRF guard refused
-  bool opened_any = false;                        // a socket was opened to a permitted address
+  std::string refused;                           // addresses the SSRF guard refused
+  bool opened_any = false;                       // a socket was opened to a permitted address
+  std::chrono::milliseconds timeout{};
+  std::uint64_t serial = 0;                   // tells this transfer from a later one at the same address
+  std::optional<asio::steady_timer> deadline; // strand
   char error[CURL_ERROR_SIZE] = {};
   // Last, so that it goes first: it points into the members above.
   std::unique_ptr<CURL, EasyDeleter> easy;
@@ -266,7 +271,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       }
       has_expect = has_expect || iequals(name, "expect");
       // libcurl reads "Name:" as "remove Name" and "Name;" as an empty header.
-      const std::string line = value.empty() ? name + ";" : name + ": " + value;
+      std::string line = name;
+      line.append(value.empty() ? ";" : ": ").append(value);
       curl_slist* next = curl_slist_append(list, line.c_str());
       if (next == nullptr) {
         curl_slist_free_all(list);
@@ -284,6 +290,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     t.body = std::move(request.body);
     t.allow_private = options.allow_private_addresses;
     t.max_body = request.max_response_bytes;
+    t.timeout = std::max(request.timeout, std::chrono::milliseconds(1));
     t.max_header_bytes = options.max_header_bytes;
 
     CURL* e = t.easy.get();
@@ -303,7 +310,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     set(CURLOPT_ERRORBUFFER, t.error);
     set(CURLOPT_USERAGENT, options.user_agent.c_str());
     set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
-    set(CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<std::chrono::milliseconds::rep>(request.timeout.count(), 1)));
+    set(CURLOPT_TIMEOUT_MS, static_cast<long>(t.timeout.count()));
     set(CURLOPT_SSL_VERIFYPEER, 1L);
     set(CURLOPT_SSL_VERIFYHOST, 2L);
     if (!options.ca_file.empty()) {
@@ -357,7 +364,34 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
       transfer->done->complete(failure(client_errc::other, curl_multi_strerror(code)));
       return;
     }
+    // libcurl (7.88) does not time out a transfer that waits for a connection slot
+    // (max_connections_per_host): a deadline of our own does. Its grace lets libcurl's timeout,
+    // whose message says more, win in the common case.
+    const std::uint64_t serial = ++last_serial;
+    transfer->serial = serial;
+    transfer->deadline.emplace(strand, transfer->timeout + std::chrono::milliseconds(50));
+    transfer->deadline->async_wait([self = shared_from_this(), easy, serial](boost::system::error_code ec) {
+      if (!ec) {
+        self->expire(easy, serial);
+      }
+    });
     transfers.emplace(easy, std::move(transfer));
+  }
+
+  /// Strand: the deadline of the transfer `serial` passed before libcurl finished it.
+  void expire(CURL* easy, std::uint64_t serial) {
+    if (stopped) {
+      return;
+    }
+    auto it = transfers.find(easy);
+    if (it == transfers.end() || it->second->serial != serial) {
+      return;
+    }
+    auto transfer = std::move(it->second);
+    transfers.erase(it);
+    curl_multi_remove_handle(multi, easy);
+    transfer->done->complete(
+        failure(client_errc::timeout, "no response within " + std::to_string(transfer->timeout.count()) + " ms"));
   }
 
   /// Strand: hands every finished transfer back to its requester.
@@ -615,8 +649,8 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
     const std::size_t n = size * count;
     t->header_bytes += n;
     if (t->header_bytes > t->max_header_bytes) {
-      t->callback_failure = failure(client_errc::too_large, "the response headers exceed " +
-                                                                std::to_string(t->max_header_bytes) + " bytes");
+      t->callback_failure = failure(client_errc::too_large,
+                                    "the response headers exceed " + std::to_string(t->max_header_bytes) + " bytes");
       return 0;
     }
     try {
@@ -658,13 +692,16 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   CURLM* multi = nullptr;
   std::atomic<bool> stopping{false}; // any thread: set by stop()
   bool stopped = false;              // strand: the multi handle is gone
+  std::uint64_t last_serial = 0;     // strand
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches;
 };
 
 Client::Client(asio::io_context& io, ClientOptions options) : impl_(std::make_shared<Impl>(io, std::move(options))) {}
 
-Client::~Client() { stop(); }
+Client::~Client() {
+  stop();
+}
 
 void Client::stop() {
   if (impl_->stopping.exchange(true)) {
@@ -679,7 +716,7 @@ asio::awaitable<ClientResult> Client::send(ClientRequest request) {
   // core/async/worker_pool.hpp).
   auto owned = std::make_unique<ClientRequest>(std::move(request));
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(ClientResult)>(
-      [](auto handler, std::shared_ptr<Impl> impl, std::unique_ptr<ClientRequest> req) {
+      [](auto handler, const std::shared_ptr<Impl>& impl, std::unique_ptr<ClientRequest> req) {
         using Handler = decltype(handler);
         impl->start(std::move(req), std::make_unique<HandlerCompletion<Handler>>(std::move(handler)));
       },
@@ -700,9 +737,9 @@ std::string basic_authorization(std::string_view user, std::string_view password
   plain.reserve(user.size() + 1 + password.size());
   plain.append(user).append(":").append(password);
   std::string encoded(4 * ((plain.size() + 2) / 3), '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                      reinterpret_cast<const unsigned char*>(plain.data()),
-                                      static_cast<int>(plain.size()));
+  const int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                      reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
   encoded.resize(static_cast<std::size_t>(std::max(written, 0)));
   return "Basic " + encoded;
 }

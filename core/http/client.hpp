@@ -26,15 +26,15 @@ namespace parley::core::http {
 /// Why a request produced no response. A response with any status, 4xx and 5xx included, is
 /// not a failure.
 enum class client_errc {
-  dns = 1,          ///< the host name did not resolve
-  connect,          ///< no connection to any of its addresses (refused, unreachable)
-  refused_address,  ///< every address was loopback, private, link-local, ... (SSRF guard)
-  timeout,          ///< the request's timeout (or the connect timeout) expired
-  tls,              ///< handshake failed or the certificate did not verify
-  too_large,        ///< the response body (or its headers) exceeded the limit
-  invalid_request,  ///< malformed URL, a scheme other than http/https, or a malformed header
-  cancelled,        ///< the client was stopped or destroyed first
-  other,            ///< anything else (the peer broke the protocol, out of memory, ...)
+  dns = 1,         ///< the host name did not resolve
+  connect,         ///< no connection to any of its addresses (refused, unreachable)
+  refused_address, ///< every address was loopback, private, link-local, ... (SSRF guard)
+  timeout,         ///< the request's timeout (or the connect timeout) expired
+  tls,             ///< handshake failed or the certificate did not verify
+  too_large,       ///< the response body (or its headers) exceeded the limit
+  invalid_request, ///< malformed URL, a scheme other than http/https, or a malformed header
+  cancelled,       ///< the client was stopped or destroyed first
+  other,           ///< anything else (the peer broke the protocol, out of memory, ...)
 };
 
 /// The enumerator's name, e.g. "refused_address".
@@ -56,8 +56,8 @@ std::ostream& operator<<(std::ostream& os, const ClientFailure& failure);
 struct ClientRequest {
   std::string method = "GET";
   std::string url; ///< absolute http:// or https:// URL
-  /// Sent as given, in order. Content-Length, Transfer-Encoding and names or values with
-  /// control characters are refused (invalid_request). An empty value is sent as empty.
+  /// Sent as given, in order. Content-Length, Transfer-Encoding, names that are not tokens and
+  /// values with CR, LF or NUL are refused (invalid_request). An empty value is sent as empty.
   std::vector<std::pair<std::string, std::string>> headers;
   /// Sent whenever non-empty or when the method is not GET or HEAD. Without a Content-Type
   /// header, a POST is labelled application/x-www-form-urlencoded.

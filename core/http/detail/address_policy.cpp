@@ -4,59 +4,103 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cstring>
 
 namespace parley::core::http::detail {
 
-// RFC 6890 and the IANA special-purpose address registries.
-AddressClass classify_ipv4(const std::array<std::uint8_t, 4>& a) noexcept {
-  if (a[0] == 0) return AddressClass::unspecified; // "this network"
-  if (a[0] == 10) return AddressClass::private_use;
-  if (a[0] == 100 && (a[1] & 0xC0) == 64) return AddressClass::shared;
-  if (a[0] == 127) return AddressClass::loopback;
-  if (a[0] == 169 && a[1] == 254) return AddressClass::link_local;
-  if (a[0] == 172 && (a[1] & 0xF0) == 16) return AddressClass::private_use;
-  if (a[0] == 192 && a[1] == 168) return AddressClass::private_use;
-  if (a[0] == 192 && a[1] == 0 && (a[2] == 0 || a[2] == 2)) return AddressClass::reserved;
-  if (a[0] == 198 && (a[1] & 0xFE) == 18) return AddressClass::reserved;
-  if (a[0] == 198 && a[1] == 51 && a[2] == 100) return AddressClass::reserved;
-  if (a[0] == 203 && a[1] == 0 && a[2] == 113) return AddressClass::reserved;
-  if ((a[0] & 0xF0) == 224) return AddressClass::multicast;
-  if (a[0] >= 240) return AddressClass::reserved;
-  return AddressClass::global;
-}
-
 namespace {
 
-bool all_zero(const std::array<std::uint8_t, 16>& a, std::size_t from, std::size_t to) noexcept {
-  return std::all_of(a.begin() + static_cast<std::ptrdiff_t>(from), a.begin() + static_cast<std::ptrdiff_t>(to),
-                     [](std::uint8_t b) { return b == 0; });
+template <std::size_t N> struct Block {
+  std::array<std::uint8_t, N> prefix;
+  unsigned length; // in bits
+  AddressClass kind;
+};
+
+template <std::size_t N> bool in_block(const std::array<std::uint8_t, N>& address, const Block<N>& block) noexcept {
+  const unsigned whole = block.length / 8;
+  for (unsigned i = 0; i < whole; ++i) {
+    if (address[i] != block.prefix[i]) {
+      return false;
+    }
+  }
+  if (const unsigned rest = block.length % 8; rest != 0) {
+    const auto mask = static_cast<std::uint8_t>(0xFF << (8 - rest));
+    return (address[whole] & mask) == (block.prefix[whole] & mask);
+  }
+  return true;
 }
 
-AddressClass embedded_ipv4(const std::array<std::uint8_t, 16>& a, std::size_t at) noexcept {
-  return classify_ipv4({a[at], a[at + 1], a[at + 2], a[at + 3]});
-}
+// RFC 6890 and the IANA special-purpose address registries: every block that is not
+// globally reachable.
+constexpr Block<4> ipv4_blocks[] = {
+    {{0, 0, 0, 0}, 8, AddressClass::unspecified}, // "this network"
+    {{10, 0, 0, 0}, 8, AddressClass::private_use},
+    {{100, 64, 0, 0}, 10, AddressClass::shared},
+    {{127, 0, 0, 0}, 8, AddressClass::loopback},
+    {{169, 254, 0, 0}, 16, AddressClass::link_local},
+    {{172, 16, 0, 0}, 12, AddressClass::private_use},
+    {{192, 0, 0, 0}, 24, AddressClass::reserved}, // IETF protocol assignments
+    {{192, 0, 2, 0}, 24, AddressClass::reserved}, // documentation
+    {{192, 168, 0, 0}, 16, AddressClass::private_use},
+    {{198, 18, 0, 0}, 15, AddressClass::reserved}, // benchmarking
+    {{198, 51, 100, 0}, 24, AddressClass::reserved},
+    {{203, 0, 113, 0}, 24, AddressClass::reserved},
+    {{224, 0, 0, 0}, 4, AddressClass::multicast},
+    {{240, 0, 0, 0}, 4, AddressClass::reserved}, // including 255.255.255.255
+};
+
+constexpr Block<16> ipv6_blocks[] = {
+    {{0x01, 0x00}, 64, AddressClass::reserved},                         // discard-only
+    {{0x00, 0x64, 0xFF, 0x9B, 0x00, 0x01}, 48, AddressClass::reserved}, // local-use NAT64
+    {{0x20, 0x01, 0x0D, 0xB8}, 32, AddressClass::reserved},             // documentation
+    {{0xFC}, 7, AddressClass::private_use},                             // unique local
+    {{0xFE, 0x80}, 10, AddressClass::link_local},
+    {{0xFE, 0xC0}, 10, AddressClass::private_use}, // site-local (deprecated)
+    {{0xFF}, 8, AddressClass::multicast},
+};
+
+// IPv6 forms that carry an IPv4 address, and where it sits.
+struct Embedding {
+  Block<16> block;
+  std::size_t offset;
+};
+constexpr Embedding ipv4_embeddings[] = {
+    {{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF}, 96, AddressClass::global}, 12}, // IPv4-mapped
+    {{{}, 96, AddressClass::global}, 12},                                         // IPv4-compatible
+    {{{0x00, 0x64, 0xFF, 0x9B}, 96, AddressClass::global}, 12},                   // NAT64 (RFC 6052)
+    {{{0x20, 0x02}, 16, AddressClass::global}, 2},                                // 6to4 (RFC 3056)
+};
 
 } // namespace
 
-AddressClass classify_ipv6(const std::array<std::uint8_t, 16>& a) noexcept {
-  if (all_zero(a, 0, 15)) {
-    return a[15] == 0 ? AddressClass::unspecified : a[15] == 1 ? AddressClass::loopback : embedded_ipv4(a, 12);
+AddressClass classify_ipv4(const std::array<std::uint8_t, 4>& address) noexcept {
+  for (const auto& block : ipv4_blocks) {
+    if (in_block(address, block)) {
+      return block.kind;
+    }
   }
-  if (all_zero(a, 0, 10) && a[10] == 0xFF && a[11] == 0xFF) return embedded_ipv4(a, 12); // IPv4-mapped
-  if (all_zero(a, 0, 12)) return embedded_ipv4(a, 12);                                   // IPv4-compatible
-  if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xFF && a[3] == 0x9B) {
-    if (all_zero(a, 4, 12)) return embedded_ipv4(a, 12); // NAT64 well-known prefix (RFC 6052)
-    if (a[4] == 0x00 && a[5] == 0x01) return AddressClass::reserved; // local-use NAT64 (RFC 8215)
+  return AddressClass::global;
+}
+
+AddressClass classify_ipv6(const std::array<std::uint8_t, 16>& address) noexcept {
+  constexpr std::array<std::uint8_t, 16> unspecified{};
+  constexpr std::array<std::uint8_t, 16> loopback{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  if (address == unspecified) {
+    return AddressClass::unspecified;
   }
-  if (a[0] == 0x20 && a[1] == 0x02) return embedded_ipv4(a, 2); // 6to4 (RFC 3056)
-  if (a[0] == 0x01 && a[1] == 0x00 && all_zero(a, 2, 8)) return AddressClass::reserved; // discard-only
-  if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0D && a[3] == 0xB8) return AddressClass::reserved; // documentation
-  if ((a[0] & 0xFE) == 0xFC) return AddressClass::private_use;
-  if (a[0] == 0xFE && (a[1] & 0xC0) == 0x80) return AddressClass::link_local;
-  if (a[0] == 0xFE && (a[1] & 0xC0) == 0xC0) return AddressClass::private_use;
-  if (a[0] == 0xFF) return AddressClass::multicast;
+  if (address == loopback) {
+    return AddressClass::loopback;
+  }
+  for (const auto& [block, offset] : ipv4_embeddings) {
+    if (in_block(address, block)) {
+      return classify_ipv4({address[offset], address[offset + 1], address[offset + 2], address[offset + 3]});
+    }
+  }
+  for (const auto& block : ipv6_blocks) {
+    if (in_block(address, block)) {
+      return block.kind;
+    }
+  }
   return AddressClass::global;
 }
 

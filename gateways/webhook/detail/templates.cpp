@@ -33,6 +33,13 @@ std::string word(std::string_view text, std::string_view fallback = {}) {
   return truncate_utf8(line.empty() ? fallback : line, max_word_bytes);
 }
 
+// A URL from the payload: one line, left out when too long, since a cut link is broken.
+std::string link(std::string_view text) {
+  constexpr std::size_t max_link_bytes = 2048;
+  const std::string_view line = first_line(text);
+  return line.size() <= max_link_bytes ? std::string(line) : std::string();
+}
+
 // "#12" for an integer issue or pull request number, "" otherwise.
 std::string number_of(const json& j, std::initializer_list<std::string_view> path) {
   const json* n = value_at(j, path);
@@ -91,8 +98,8 @@ std::string item_line(std::string_view verb, std::string_view noun, const json& 
   if (!title.empty()) {
     out += ": " + title;
   }
-  if (!url.empty()) {
-    out += " " + word(url);
+  if (const std::string href = link(url); !href.empty()) {
+    out += " " + href;
   }
   return out;
 }
@@ -121,7 +128,7 @@ std::string render_push(const json& payload) {
   }
   const json* commits = value_at(payload, {"commits"});
   const std::size_t count = commits != nullptr && commits->is_array() ? commits->size() : 0;
-  const std::string compare = word(string_at(payload, {"compare"}));
+  const std::string compare = link(string_at(payload, {"compare"}));
   if (kind == "tag" || (count == 0 && bool_at(payload, {"created"}))) {
     std::string out = actor + (kind == "tag" ? " pushed tag " : " created branch ") + ref_name + " in " + repo;
     if (!compare.empty()) {
@@ -214,7 +221,7 @@ std::string render_release(const json& payload) {
   if (const std::string repo = repository_of(payload); !repo.empty()) {
     out += " in " + repo;
   }
-  const std::string url = word(string_at(payload, {"release", "html_url"}));
+  const std::string url = link(string_at(payload, {"release", "html_url"}));
   if (!url.empty()) {
     out += ": " + url;
   }
@@ -235,7 +242,12 @@ std::string render_ping(const json& payload) {
 }
 
 std::string render_github_generic(std::string_view event, const json& payload) {
-  std::string out = "GitHub " + word(event, "unknown") + " event";
+  // The event name comes from a header, which may hold any bytes; GitHub's are snake_case.
+  const bool plain_name = !event.empty() && event.size() <= 64 && std::all_of(event.begin(), event.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+  std::string out = "GitHub " + (plain_name ? std::string(event) : std::string("unknown")) + " event";
   const std::string action = action_words(string_at(payload, {"action"}));
   if (!action.empty()) {
     out += " (" + action + ")";
@@ -482,7 +494,7 @@ std::string render_grafana(const json& payload) {
     append_alerts(out, payload, string_at(payload, {"status"}));
   }
   // Legacy alerting links its rule; unified alerting puts links inside `message`.
-  const std::string rule_url = word(string_at(payload, {"ruleUrl"}));
+  const std::string rule_url = link(string_at(payload, {"ruleUrl"}));
   if (!rule_url.empty()) {
     out += "\n" + rule_url;
   }

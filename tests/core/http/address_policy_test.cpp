@@ -81,7 +81,7 @@ TEST_CASE("address policy: IPv6 forms of IPv4 addresses take the IPv4 class") {
   check_class("::ffff:169.254.169.254", AddressClass::link_local);
   check_class("::ffff:0.0.0.0", AddressClass::unspecified);
   check_class("::ffff:8.8.8.8", AddressClass::global);
-  check_class("::127.0.0.1", AddressClass::loopback);     // IPv4-compatible (deprecated)
+  check_class("::127.0.0.1", AddressClass::loopback);      // IPv4-compatible (deprecated)
   check_class("::192.168.0.1", AddressClass::private_use); // IPv4-compatible (deprecated)
   check_class("64:ff9b::10.0.0.1", AddressClass::private_use);
   check_class("64:ff9b::8.8.8.8", AddressClass::global);

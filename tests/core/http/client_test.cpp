@@ -166,8 +166,8 @@ private:
 
   static asio::awaitable<void> serve(asio::ip::tcp::socket socket, std::shared_ptr<const std::string> reply) {
     std::string head;
-    auto [read_ec, n] =
-        co_await asio::async_read_until(socket, asio::dynamic_buffer(head), "\r\n\r\n", asio::as_tuple(asio::use_awaitable));
+    auto [read_ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(head), "\r\n\r\n",
+                                                        asio::as_tuple(asio::use_awaitable));
     (void)n;
     if (read_ec) {
       co_return;
@@ -405,7 +405,8 @@ TEST_CASE("client: response headers past max_header_bytes fail too_large") {
   http::Client testling(fixture.io, options);
   std::optional<http::ClientResult> result;
 
-  run_coroutine(fixture.io, [&]() -> asio::awaitable<void> { result = co_await testling.send(get(fixture.url("/hello"))); });
+  run_coroutine(fixture.io,
+                [&]() -> asio::awaitable<void> { result = co_await testling.send(get(fixture.url("/hello"))); });
 
   check_failure(result, client_errc::too_large);
 }
@@ -520,9 +521,8 @@ TEST_CASE("client: only http and https URLs and well-formed requests are sent") 
   requests.push_back(method);
   std::vector<std::optional<http::ClientResult>> results(requests.size());
 
-  run_coroutines(fixture.io, requests.size(), [&](std::size_t i) -> asio::awaitable<void> {
-    results[i] = co_await testling.send(requests[i]);
-  });
+  run_coroutines(fixture.io, requests.size(),
+                 [&](std::size_t i) -> asio::awaitable<void> { results[i] = co_await testling.send(requests[i]); });
 
   for (std::size_t i = 0; i < requests.size(); ++i) {
     CAPTURE(requests[i].url);
@@ -637,4 +637,33 @@ TEST_CASE("client: an io_context stopped with requests in flight is torn down cl
     });
   }
   CHECK(completed == 0);
+}
+
+TEST_CASE("client: a request queued behind the per-host connection limit is bounded by its timeout") {
+  Fixture fixture;
+  auto options = private_allowed();
+  options.max_connections_per_host = 1;
+  http::Client testling(fixture.io, options);
+  std::optional<http::ClientResult> first;
+  std::optional<http::ClientResult> queued;
+  std::chrono::steady_clock::duration queued_took{};
+
+  run_coroutines(fixture.io, 2, [&](std::size_t i) -> asio::awaitable<void> {
+    if (i == 0) {
+      first = co_await testling.send(get(fixture.url("/slow"), 1s));
+      co_return;
+    }
+    while (fixture.handled < 1) {
+      co_await sleep_for(10ms);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    queued = co_await testling.send(get(fixture.url("/hello"), 300ms));
+    queued_took = std::chrono::steady_clock::now() - started;
+  });
+
+  check_failure(queued, client_errc::timeout);
+  CHECK(queued_took >= 300ms);
+  CHECK(queued_took < 800ms);
+  check_failure(first, client_errc::timeout);
+  CHECK(fixture.handled == 1);
 }

@@ -155,7 +155,8 @@ TEST_CASE("client tls: a certificate the system store does not trust fails tls")
   http::Client testling(fixture.io, options);
   std::optional<http::ClientResult> result;
 
-  run_coroutine(fixture.io, [&]() -> asio::awaitable<void> { result = co_await testling.send(get(fixture.url("localhost"))); });
+  run_coroutine(fixture.io,
+                [&]() -> asio::awaitable<void> { result = co_await testling.send(get(fixture.url("localhost"))); });
 
   INFO(describe(result));
   REQUIRE(result);

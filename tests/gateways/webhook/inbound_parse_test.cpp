@@ -560,6 +560,18 @@ TEST_CASE("GitHub issues, comments, pull requests, releases, ping and other even
   REQUIRE(r.has_value());
   CHECK(r->body == "alice published release v1.4.2 in org/repo: https://github.com/org/repo/releases/tag/v1.4.2");
 
+  // Long links are kept whole (a cut link is broken); absurd ones are left out.
+  j = nlohmann::json::parse(github_issue_opened);
+  const std::string long_url = "https://github.com/" + std::string(200, 'o') + "/repo/issues/12";
+  j["issue"]["html_url"] = long_url;
+  r = parse("application/json", j.dump(), {{"x-github-event", "issues"}});
+  REQUIRE(r.has_value());
+  CHECK(r->body.ends_with(": Crash when the roster is empty " + long_url));
+  j["issue"]["html_url"] = "https://github.com/" + std::string(3000, 'o');
+  r = parse("application/json", j.dump(), {{"x-github-event", "issues"}});
+  REQUIRE(r.has_value());
+  CHECK(r->body.ends_with(": Crash when the roster is empty"));
+
   r = parse("application/json", github_ping, {{"x-github-event", "ping"}});
   REQUIRE(r.has_value());
   CHECK(r->body == "GitHub webhook for org/repo is set up: Design for failure.");
@@ -575,6 +587,10 @@ TEST_CASE("GitHub issues, comments, pull requests, releases, ping and other even
             {{"x-github-event", "workflow_run"}});
   REQUIRE(r.has_value());
   CHECK(r->body == "GitHub workflow_run event (completed) in org/repo by alice");
+  // Found by the fuzzer: header bytes that are not UTF-8 never reach the body.
+  r = parse("application/json", R"({})", {{"x-github-event", "caf\xE9 <script>"}});
+  REQUIRE(r.has_value());
+  CHECK(r->body == "GitHub unknown event by someone");
   r = parse("application/json", R"({})", {{"x-github-event", "meta"}});
   REQUIRE(r.has_value());
   CHECK(r->body == "GitHub meta event by someone");

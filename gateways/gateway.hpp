@@ -1,0 +1,113 @@
+#pragma once
+// The gateway plugin interface and GatewayHost, all that a plugin may call. A plugin never
+// sees sessions or sockets: it gets messages through Gateway, and hands stanzas back through
+// GatewayHost::deliver.
+
+#include "config/config.hpp"
+#include "core/stanza/stanza_error.hpp"
+#include "core/xml/element.hpp"
+#include "router/router.hpp"
+#include "storage/work_queue.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+namespace parley::core::async {
+class WorkerPool;
+}
+namespace parley::core::http {
+class Server;
+}
+namespace parley::storage {
+class Storage;
+}
+
+namespace parley::gateways {
+
+/// Why a gateway refuses something a user sent or typed: the stanza error to answer with.
+struct Refusal {
+  core::stanza::stanza_errc condition = core::stanza::stanza_errc::bad_request;
+  std::string text;
+};
+
+/// What became of one attempt to deliver a message to the outside world.
+struct Attempt {
+  enum class Outcome {
+    /// The far side took it. The sender gets a receipt (XEP-0184) if it asked for one.
+    delivered,
+    /// It may work later (timeout, 5xx, 429): retried with backoff until the gateway's
+    /// max_attempts or max_age, then a `wait` error to the sender.
+    transient,
+    /// It will never work (4xx, unknown destination): a `cancel` error to the sender now.
+    permanent,
+  };
+  Outcome outcome = Outcome::delivered;
+  /// For the log, the outbox timeline and the error text the sender gets.
+  std::string reason;
+  /// The far side asked to be retried no earlier than this (Retry-After).
+  std::optional<std::chrono::system_clock::time_point> retry_at;
+  /// Stanzas the far side answered with (a bot's reply), from the gateway's domain to the
+  /// sender; delivered after the outcome is recorded.
+  std::vector<core::xml::Element> replies;
+};
+
+class GatewayHost {
+public:
+  virtual ~GatewayHost() = default;
+
+  /// Routes `stanza` (from a JID of the gateway's domain, to a local user) like any other:
+  /// to the user's online resources, or into offline storage when none is online. handled
+  /// means delivered or durably stored, and only then may the outside world be told "ok";
+  /// refused: no such user (or their offline storage is full); not_stored: storage is down.
+  virtual boost::asio::awaitable<router::Disposition> deliver(core::xml::Element stanza) = 0;
+
+  virtual boost::asio::io_context& io() = 0;
+  /// For blocking work (storage calls), as everywhere: `co_await workers().run(fn)`.
+  virtual core::async::WorkerPool& workers() = 0;
+  virtual storage::Storage& storage() = 0;
+  /// The HTTP listener, for inbound endpoints; add routes in Gateway::start only.
+  virtual core::http::Server& http() = 0;
+  virtual const config::Config& config() const = 0;
+};
+
+class Gateway {
+public:
+  virtual ~Gateway() = default;
+
+  virtual const config::GatewayConfig& settings() const = 0;
+  /// The XEP-0030 identity type under category `gateway`: "http", "sms", "smtp".
+  virtual std::string_view identity_type() const = 0;
+  /// The disco name when the configuration gives none.
+  virtual std::string_view default_name() const = 0;
+
+  /// XEP-0100 §6.3: what the user is asked for, and the field's label.
+  virtual std::string prompt_description() const = 0;
+  virtual std::string prompt_label() const = 0;
+  /// XEP-0100 §6.3: turns what the user typed into the localpart of a JID of this domain.
+  virtual boost::system::result<std::string, Refusal> translate(std::string_view input) const = 0;
+
+  /// Checks a message from a local user before it is committed to the outbox, and names its
+  /// destination (per-destination concurrency limits apply to it). A refusal is answered at
+  /// once and nothing is stored.
+  virtual boost::system::result<std::string, Refusal> accept(const core::xml::Element& message) const = 0;
+
+  /// Delivers one committed message. Called by the delivery worker, at least once per
+  /// message: `item.key` is its stable idempotency key, `item.attempts` counts this attempt.
+  virtual boost::asio::awaitable<Attempt> deliver(core::xml::Element message, const storage::WorkItem& item) = 0;
+
+  /// Serves whatever the gateway receives from outside (add HTTP routes here).
+  virtual void start(GatewayHost& host) = 0;
+  /// Stops taking new inbound work; pending requests end.
+  virtual void stop() = 0;
+};
+
+} // namespace parley::gateways

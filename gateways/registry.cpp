@@ -1,0 +1,14 @@
+#include "gateways/registry.hpp"
+
+#include "gateways/webhook/webhook_gateway.hpp"
+
+namespace parley::gateways {
+
+boost::system::result<std::unique_ptr<Gateway>, std::string> make_gateway(const config::GatewayConfig& settings) {
+  switch (settings.kind) {
+  case config::GatewayKind::webhook: return webhook::make_webhook_gateway(settings);
+  }
+  return {boost::system::in_place_error, "unknown gateway kind"};
+}
+
+} // namespace parley::gateways
