@@ -23,6 +23,7 @@
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
+#include <cstdio> // TEMP
 
 namespace parley::core::http {
 
@@ -194,7 +195,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   // After shut_down() there is nothing left to do. Without it, the io_context was stopped for
   // good and is being destroyed (its handlers held the last references): pending requests
   // are dropped without being completed, which destroys their coroutines.
-  ~Impl() {
+  ~Impl() { fprintf(stderr, "TEMP ~Impl\n");
     stopped = true;
     if (multi != nullptr) {
       for (auto& [easy, transfer] : transfers) {
