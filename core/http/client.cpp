@@ -23,7 +23,6 @@
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
-#include <cstdio> // TEMP
 
 namespace parley::core::http {
 
@@ -195,7 +194,7 @@ struct Client::Impl : std::enable_shared_from_this<Impl> {
   // After shut_down() there is nothing left to do. Without it, the io_context was stopped for
   // good and is being destroyed (its handlers held the last references): pending requests
   // are dropped without being completed, which destroys their coroutines.
-  ~Impl() { fprintf(stderr, "TEMP ~Impl\n");
+  ~Impl() {
     stopped = true;
     if (multi != nullptr) {
       for (auto& [easy, transfer] : transfers) {
@@ -714,14 +713,16 @@ void Client::stop() {
 asio::awaitable<ClientResult> Client::send(ClientRequest request) {
   // The request travels on the heap: GCC 12 relocates closures and arguments passed by value
   // through the use_awaitable initiation bitwise, which breaks short std::strings (see
-  // core/async/worker_pool.hpp).
+  // core/async/worker_pool.hpp). Impl goes as a plain pointer: the initiation's frame keeps its
+  // arguments until the handler runs, and the handler lives in Impl, so a shared_ptr there
+  // would be a cycle that an io_context destroyed with requests in flight never frees.
   auto owned = std::make_unique<ClientRequest>(std::move(request));
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(ClientResult)>(
-      [](auto handler, const std::shared_ptr<Impl>& impl, std::unique_ptr<ClientRequest> req) {
+      [](auto handler, Impl* impl, std::unique_ptr<ClientRequest> req) {
         using Handler = decltype(handler);
         impl->start(std::move(req), std::make_unique<HandlerCompletion<Handler>>(std::move(handler)));
       },
-      asio::use_awaitable, impl_, std::move(owned));
+      asio::use_awaitable, impl_.get(), std::move(owned));
 }
 
 std::optional<std::string_view> ClientResponse::header(std::string_view name) const {
