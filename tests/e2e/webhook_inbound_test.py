@@ -91,6 +91,20 @@ def scenario():
         status, _, text = post(server, "/hooks/alerts", {"to": "bob@localhost", "body": "for bob"}, bearer())
         assert status == 202, text
 
+        # GitHub: signed with X-Hub-Signature-256, rendered readably, deduplicated by delivery.
+        push = json.dumps({
+            "ref": "refs/heads/main", "compare": "https://github.com/acme/api/compare/a1b2c3...d4e5f6",
+            "repository": {"full_name": "acme/api", "html_url": "https://github.com/acme/api"},
+            "pusher": {"name": "octocat"}, "sender": {"login": "octocat"},
+            "commits": [{"id": "d4e5f6a7b8c9", "message": "Fix the flux capacitor", "author": {"name": "Octo Cat"},
+                         "url": "https://github.com/acme/api/commit/d4e5f6a7b8c9"}]}).encode()
+        github = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+                  "X-Hub-Signature-256": "sha256=" + hmac.new(INBOUND.encode(), push, hashlib.sha256).hexdigest()}
+        assert post(server, "/hooks/alerts", push, github)[0] == 202
+        assert post(server, "/hooks/alerts", push, github)[0] == 202  # GitHub redelivers
+        got = alice.read_until(r"Fix the flux capacitor.*?</message>")
+        assert "octocat" in got and "acme/api" in got, got
+
         # Bad input: each refused with problem+json, nothing delivered.
         cases = [
             ("/hooks/alerts", {"body": "x"}, {"Authorization": "Bearer wrong"}, 401),
@@ -114,6 +128,7 @@ def scenario():
         alice.send("<iq type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
         between = alice.read_until(r"<iq[^>]*id='p1'")
         assert "forged" not in between and "<body>x</body>" not in between, between
+        assert "flux capacitor" not in between, "a GitHub redelivery was delivered twice"
 
         # Offline: stored, delivered at login; a repeat with the same webhook-id once only.
         alice.sock.close()
