@@ -38,6 +38,10 @@ namespace {
 constexpr std::string_view gateway_ns = "jabber:iq:gateway"; // XEP-0100 §6.3
 constexpr std::size_t max_in_flight = 64;
 constexpr auto idle_poll = std::chrono::milliseconds(1000);
+// Delivered messages and the keys of handled inbound deliveries are kept this long (for the
+// outbox timeline and for deduplication), then purged.
+constexpr auto keep_done = std::chrono::hours(24 * 7);
+constexpr auto purge_every = std::chrono::hours(1);
 
 storage::Timestamp now_stamp() {
   return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
@@ -81,6 +85,7 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
   const std::string queue;
   bool stopped = false;
   std::size_t in_flight = 0;
+  std::chrono::steady_clock::time_point next_purge = std::chrono::steady_clock::now() + std::chrono::minutes(1);
 
   // Per-destination concurrency (touched on the strand only).
   struct Slots {
@@ -258,6 +263,20 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
       }
       if (stopped) {
         break;
+      }
+      if (std::chrono::steady_clock::now() >= next_purge) {
+        next_purge = std::chrono::steady_clock::now() + purge_every;
+        auto purge = [self] {
+          const auto before = now_stamp() - std::chrono::duration_cast<std::chrono::microseconds>(keep_done);
+          auto done = self->host.storage().work().purge(self->queue, storage::WorkState::done, before);
+          auto seen = self->host.storage().seen().forget_before(before);
+          return std::pair(done ? *done : 0, seen ? *seen : 0);
+        };
+        const auto [done, seen] = co_await host.workers().run(std::move(purge));
+        if (done + seen > 0) {
+          spdlog::info("gateway {}: purged {} delivered messages and {} delivery keys older than 7 days", domain,
+                       done, seen);
+        }
       }
       if (!more) {
         wake.expires_after(idle_poll);

@@ -1,5 +1,6 @@
 #include "core/http/server.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -248,6 +249,20 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                                   "the body exceeds " + std::to_string(self->options.max_body_bytes) +
                                                       " bytes"),
                        11, false);
+        // A lingering close (RFC 9112 §9.6): stop sending, then read and drop what the client
+        // is still sending for a moment. Closing with its body unread would make the kernel
+        // answer with a reset, which can destroy the 413 before the client reads it.
+        boost::system::error_code ignored;
+        stream->socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        stream->expires_after(std::chrono::seconds(2));
+        std::array<char, 16384> sink{};
+        for (std::size_t drained = 0; drained < 4 * self->options.max_body_bytes + (1U << 20);) {
+          auto [read_ec, got] = co_await stream->async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+          if (read_ec) {
+            break;
+          }
+          drained += got;
+        }
         break;
       }
       if (ec == bhttp::error::header_limit) {

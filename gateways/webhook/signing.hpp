@@ -25,7 +25,8 @@ inline constexpr std::string_view standard_secret_prefix = "whsec_";
 /// `whsec_<base64>` (the spec's serialisation, "Signature scheme") gives the decoded bytes;
 /// the base64 must be strict RFC 4648 with padding. Any other non-empty secret is used as
 /// its raw bytes, so a shared password such as `correct horse` works with senders that take
-/// the key literally. `invalid_secret` for an empty secret or an empty or malformed key
+/// the key literally. (The reference libraries instead base64-decode an unprefixed secret
+/// too; such a secret must be configured with its `whsec_` prefix here.) `invalid_secret` for an empty secret or an empty or malformed key
 /// after `whsec_`; config validation calls this so that a bad secret fails at start-up.
 boost::system::result<std::string> signing_key(std::string_view secret);
 
