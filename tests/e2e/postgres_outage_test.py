@@ -2,7 +2,7 @@
 
 While it is down: a message that must be stored gets a `wait` error and is not acknowledged
 (XEP-0198 h does not count it; the SM stream ends so that the client sends it again), /health
-answers 503, and live traffic between online users still flows. When it returns, the pool
+and an inbound webhook for an offline user answer 503, and live traffic between online users still flows. When it returns, the pool
 reconnects by itself and service resumes without restarting parleyd. Nothing acknowledged
 before the outage is lost."""
 
@@ -22,6 +22,17 @@ SM = "urn:xmpp:sm:3"
 def health(server):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/health", timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def hook(server, text):
+    request = urllib.request.Request(f"http://127.0.0.1:{server.http_port}/hooks/alerts",
+                                     data=json.dumps({"body": text}).encode(), method="POST",
+                                     headers={"Authorization": "Bearer s3cret", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -60,7 +71,16 @@ def scenario():
     cluster = harness.PgCluster()
     cluster.start()
     try:
-        with harness.Server(tls="disabled", pg_cluster=cluster) as server:
+        hooks = """
+[[gateway]]
+domain = "hooks.localhost"
+kind = "webhook"
+[[gateway.hook]]
+name = "alerts"
+inbound_secret = "s3cret"
+recipient = "carol@localhost"
+"""
+        with harness.Server(tls="disabled", pg_cluster=cluster, extra_toml=hooks) as server:
             for name in ("alice", "bob", "carol", "dave"):
                 server.add_user(name, "pw-" + name)
             status, body = health(server)
@@ -77,6 +97,11 @@ def scenario():
             cluster.stop()
 
             status, body = health(server)
+            assert status == 503, (status, body)
+            assert json.loads(body)["type"] == "urn:parley:problem:storage-unavailable", body
+
+            # An inbound webhook for offline carol cannot be stored: 503, not 202.
+            status, body = hook(server, "webhook while down")
             assert status == 503, (status, body)
             assert json.loads(body)["type"] == "urn:parley:problem:storage-unavailable", body
 
@@ -118,10 +143,15 @@ def scenario():
             alice.send(message("carol@localhost", "during", "d1"))
             assert ack(alice) == 1
 
-            # Carol gets everything acknowledged before the outage, and the resent message.
+            # The webhook sender retries and now gets its 202.
+            status, body = hook(server, "webhook after")
+            assert status == 202, (status, body)
+
+            # Carol gets everything acknowledged before the outage, and what was sent again.
             carol = login(server.c2s_port, "carol", "pw-carol", "laptop")
-            got = carol.read_until(r"during</body>")
-            assert re.findall(r"<body>([^<]*)</body>", got) == ["before-0", "before-1", "before-2", "during"], got
+            got = carol.read_until(r"webhook after</body>")
+            assert re.findall(r"<body>([^<]*)</body>", got) == ["before-0", "before-1", "before-2", "during",
+                                                                "webhook after"], got
 
             with open(server.log_path, "rb") as f:
                 log = f.read().decode(errors="replace")
