@@ -3,6 +3,7 @@ list(APPEND PARLEY_STORAGE_SOURCES
   storage_errc.cpp
   roster_item.cpp
   copy.cpp
+  validation.cpp
   work_queue.cpp
   sqlite/open.cpp
   sqlite/detail/connection.cpp

@@ -3,6 +3,7 @@
 #include "storage/sqlite/detail/database.hpp"
 #include "storage/sqlite/detail/thread_check.hpp"
 #include "storage/storage_errc.hpp"
+#include "storage/validation.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -14,17 +15,6 @@
 namespace parley::storage::sqlite::detail {
 
 namespace {
-
-boost::system::result<void> validate(const std::vector<ScramCredentials>& credentials) {
-  std::set<std::string_view> mechanisms;
-  for (const auto& entry : credentials) {
-    if (entry.mechanism.empty() || entry.salt.empty() || entry.stored_key.empty() || entry.server_key.empty() ||
-        entry.iterations == 0 || !mechanisms.insert(entry.mechanism).second) {
-      return storage_errc::invalid_argument;
-    }
-  }
-  return {};
-}
 
 boost::system::result<void> insert_credentials(Connection& connection, std::string_view username,
                                                const std::vector<ScramCredentials>& credentials) {
@@ -95,7 +85,7 @@ boost::system::result<void> UserStore::create_user(std::string_view username,
   if (username.empty()) {
     return storage_errc::invalid_argument;
   }
-  if (auto valid = validate(credentials); !valid) {
+  if (auto valid = validate_credentials(credentials); !valid) {
     return valid;
   }
   return database_.write([&](Connection& connection) -> boost::system::result<void> {
@@ -115,7 +105,7 @@ boost::system::result<void> UserStore::create_user(std::string_view username,
 boost::system::result<void> UserStore::set_credentials(std::string_view username,
                                                        const std::vector<ScramCredentials>& credentials) {
   assert(off_io_thread());
-  if (auto valid = validate(credentials); !valid) {
+  if (auto valid = validate_credentials(credentials); !valid) {
     return valid;
   }
   return database_.write([&](Connection& connection) -> boost::system::result<void> {
