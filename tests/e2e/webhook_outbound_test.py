@@ -24,6 +24,7 @@ class Receiver:
 
     def __init__(self, port=0):
         self.requests = []
+        self.times = {}
         self.lock = threading.Lock()
         self.flaky_failures = 2
         receiver = self
@@ -36,9 +37,12 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
                     receiver.requests.append((self.path, dict(self.headers.items()), body))
+                    receiver.times.setdefault(self.path, []).append(time.monotonic())
                     status, reply = receiver.answer(self.path)
                 data = json.dumps(reply).encode() if reply is not None else b""
                 self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "2")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -55,6 +59,11 @@ class Receiver:
             if self.flaky_failures > 0:
                 self.flaky_failures -= 1
                 return 500, None
+            return 200, None
+        if path == "/busy":
+            self.busy_calls = getattr(self, "busy_calls", 0) + 1
+            if self.busy_calls == 1:
+                return 429, None  # with Retry-After: 2, see below
             return 200, None
         if path == "/dead":
             return 500, None
@@ -116,6 +125,9 @@ github_signature = true
 [[gateway.hook]]
 name = "flaky"
 url = "{url}/flaky"
+[[gateway.hook]]
+name = "busy"
+url = "{url}/busy"
 [[gateway.hook]]
 name = "dead"
 url = "{url}/dead"
@@ -179,6 +191,13 @@ url = "{url}/gone"
         posts = receiver.posts("/flaky")
         assert len(posts) == 3, len(posts)
         assert len({p[1]["webhook-id"] for p in posts}) == 1, [p[1]["webhook-id"] for p in posts]
+
+        # 429 with Retry-After: 2 is retried no sooner than that (the backoff alone is 100 ms).
+        alice.send("<message to='busy@hooks.localhost' type='chat' id='mb'><body>later</body>"
+                   "<request xmlns='urn:xmpp:receipts'/></message>")
+        alice.read_until(r"<received xmlns='urn:xmpp:receipts' id='mb'/>", timeout=20)
+        first, second = receiver.times["/busy"][:2]
+        assert second - first >= 1.9, second - first
 
         # Always 500: dead letter after max_attempts, and a wait error that says why.
         alice.send("<message to='dead@hooks.localhost' type='chat' id='m3'><body>nobody home</body></message>")
