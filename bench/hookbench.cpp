@@ -150,21 +150,7 @@ ParsedHookOptions parse_hook_options(int argc, char** argv) {
       {"--user", text(o.user)},
       {"--password", text(o.password)},
       {"--resource", text(o.resource)},
-      {"--mech",
-       [&o](std::string_view v) {
-         if (v == "auto") {
-           o.mechanism = Mechanism::automatic;
-         } else if (v == "SCRAM-SHA-256") {
-           o.mechanism = Mechanism::scram_sha_256;
-         } else if (v == "SCRAM-SHA-1") {
-           o.mechanism = Mechanism::scram_sha_1;
-         } else if (v == "PLAIN") {
-           o.mechanism = Mechanism::plain;
-         } else {
-           return false;
-         }
-         return true;
-       }},
+      {"--mech", [&o](std::string_view v) { return parse_mechanism(v, o.mechanism); }},
       {"--messages", [&o](std::string_view v) { return parse_number(v, o.messages) && o.messages > 0; }},
       {"--warmup", size(o.warmup)},
       {"--rate", real(o.rate)},

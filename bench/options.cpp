@@ -8,6 +8,21 @@
 
 namespace parley::bench {
 
+bool parse_mechanism(std::string_view text, Mechanism& out) {
+  if (text == "auto") {
+    out = Mechanism::automatic;
+  } else if (text == "SCRAM-SHA-256") {
+    out = Mechanism::scram_sha_256;
+  } else if (text == "SCRAM-SHA-1") {
+    out = Mechanism::scram_sha_1;
+  } else if (text == "PLAIN") {
+    out = Mechanism::plain;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 namespace {
 
 constexpr std::string_view usage =
@@ -121,21 +136,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       {"--user-prefix", text(o.user_prefix)},
       {"--password", text(o.password)},
       {"--resource", text(o.resource)},
-      {"--mech",
-       [&o](std::string_view v) {
-         if (v == "auto") {
-           o.mechanism = Mechanism::automatic;
-         } else if (v == "SCRAM-SHA-256") {
-           o.mechanism = Mechanism::scram_sha_256;
-         } else if (v == "SCRAM-SHA-1") {
-           o.mechanism = Mechanism::scram_sha_1;
-         } else if (v == "PLAIN") {
-           o.mechanism = Mechanism::plain;
-         } else {
-           return false;
-         }
-         return true;
-       }},
+      {"--mech", [&o](std::string_view v) { return parse_mechanism(v, o.mechanism); }},
       {"--connect-rate", seconds(o.connect_rate)},
       {"--connect-batch", [&o](std::string_view v) { return parse_number(v, o.connect_batch) && o.connect_batch > 0; }},
       {"--concurrency", [&o](std::string_view v) { return parse_number(v, o.concurrency) && o.concurrency > 0; }},

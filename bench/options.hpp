@@ -12,6 +12,9 @@ namespace parley::bench {
 enum class Scenario { login, messages, idle };
 /// `automatic` picks the strongest the server offers: SCRAM-SHA-256, SCRAM-SHA-1, PLAIN.
 enum class Mechanism { automatic, scram_sha_256, scram_sha_1, plain };
+
+/// "auto", "SCRAM-SHA-256", "SCRAM-SHA-1" or "PLAIN" into `out`; false for anything else.
+bool parse_mechanism(std::string_view text, Mechanism& out);
 /// Who receives what user i sends: user i^1 (a fixed partner) or a random other user.
 enum class Pairing { partner, random };
 
