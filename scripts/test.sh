@@ -47,7 +47,7 @@ fi
 
 echo "== unit tests under ASan + UBSan"
 if cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=ON -DPARLEY_WERROR=$werror >/dev/null &&
-   cmake --build build-asan -j "$jobs"; then
+   cmake --build build-asan -j "$jobs" --target parley_unit_tests; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j "$jobs" -L unit --timeout 600) 2>&1 | tee "$logs/asan.log"
   count_ctest "$logs/asan.log"
