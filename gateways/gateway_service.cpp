@@ -47,17 +47,6 @@ storage::Timestamp now_stamp() {
   return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
-std::string hex(std::string_view raw) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (const unsigned char c : raw) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
 Element query(std::string_view xmlns) {
   return Element("query", std::string(xmlns));
 }
@@ -215,8 +204,8 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
     // ended before the ack) must not make it go out twice.
     const auto from = Jid::parse(stanza.attribute("from").value_or(""));
     const std::string id(stanza.attribute("id").value_or(""));
-    std::string key = id.empty() ? hex(core::sasl::crypto::random_bytes(16))
-                                 : hex(core::sasl::crypto::hash(core::sasl::ScramHash::sha256,
+    std::string key = id.empty() ? core::sasl::crypto::hex_encode(core::sasl::crypto::random_bytes(16))
+                                 : core::sasl::crypto::hex_encode(core::sasl::crypto::hash(core::sasl::ScramHash::sha256,
                                                         (from ? std::string(from->bare_string()) : std::string()) +
                                                             '\n' + id + '\n' + to.full() + '\n' + body->text()))
                                        .substr(0, 32);
@@ -384,7 +373,7 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
         Element receipt("message", std::string(ns::client));
         receipt.set_attribute("from", std::string(message->attribute("to").value_or(domain)));
         receipt.set_attribute("to", std::string(message->attribute("from").value_or("")));
-        receipt.set_attribute("id", hex(core::sasl::crypto::random_bytes(8)));
+        receipt.set_attribute("id", core::sasl::crypto::hex_encode(core::sasl::crypto::random_bytes(8)));
         Element received("received", std::string(ns::receipts));
         received.set_attribute("id", std::string(*message->attribute("id")));
         receipt.add_child(std::move(received));

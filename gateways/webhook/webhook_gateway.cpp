@@ -33,16 +33,6 @@ using core::xml::Element;
 
 namespace {
 
-std::string hex(std::string_view raw) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char c : raw) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
 /// Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
 std::optional<std::chrono::system_clock::time_point> retry_after(std::optional<std::string_view> value) {
   if (!value || value->empty()) {
@@ -237,7 +227,7 @@ public:
         answer.set_attribute("from", to->full());
         answer.set_attribute("to", from->full());
         answer.set_attribute("type", "chat");
-        answer.set_attribute("id", hex(core::sasl::crypto::random_bytes(8)));
+        answer.set_attribute("id", core::sasl::crypto::hex_encode(core::sasl::crypto::random_bytes(8)));
         Element reply_body("body", std::string(ns::client));
         reply_body.add_text(*reply);
         answer.add_child(std::move(reply_body));
@@ -340,7 +330,7 @@ private:
         co_return;
       }
     }
-    const std::string id = hex(core::sasl::crypto::random_bytes(12));
+    const std::string id = core::sasl::crypto::hex_encode(core::sasl::crypto::random_bytes(12));
     Element message("message", std::string(ns::client));
     message.set_attribute("from", name + "@" + settings_.domain);
     message.set_attribute("to", std::string(recipient->bare_string()));
