@@ -54,6 +54,19 @@ struct HttpConfig {
   std::size_t max_body_bytes = 1024 * 1024;
 };
 
+/// The admin REST API (/api/v1) and what parleyctl needs to reach it.
+struct AdminConfig {
+  /// A listener of its own for the API (say, on an internal interface); port 0 serves the
+  /// API on the [http] listener instead.
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;
+  /// parleyctl: the server's base URL ("http://127.0.0.1:5280"); empty: derived from the
+  /// listener above or from [http]. $PARLEY_API_URL wins over it.
+  std::string url;
+  /// parleyctl: a file holding the API token; $PARLEY_API_TOKEN wins over it.
+  std::string token_file;
+};
+
 struct LimitsConfig {
   /// RFC 6120 §13.12: the largest stanza accepted after authentication.
   std::size_t max_stanza_bytes = 256 * 1024;
@@ -84,6 +97,45 @@ struct StorageConfig {
   std::uint32_t workers = 4;
   /// Offline messages kept per user before new ones are refused.
   std::uint32_t offline_quota = 1000;
+};
+
+/// Who decides whether a password is right and whether a user exists.
+enum class AuthBackend {
+  internal, ///< the storage's own accounts, with SCRAM credentials (default)
+  http      ///< an external HTTP service (in the style of Prosody's mod_auth_http)
+};
+
+struct AuthConfig {
+  AuthBackend backend = AuthBackend::internal;
+  /// backend "http": the service's base URL; Parley calls {url}/check_password and
+  /// {url}/user_exists.
+  std::string url;
+  /// Timeout of one call to the service; past it, the login fails temporarily.
+  std::uint32_t timeout_seconds = 5;
+  /// How long a "yes" is remembered (a password only as a salted hash); 0 remembers nothing.
+  std::uint32_t cache_seconds = 60;
+  /// The service may be on loopback, private or link-local addresses (it usually is).
+  bool allow_private_addresses = false;
+  /// The name of an environment variable holding a token sent as `Authorization: Bearer`;
+  /// empty for none.
+  std::string auth_token_env;
+};
+
+/// Multi-user chat (XEP-0045): one service per domain, with rooms at room@domain.
+struct MucConfig {
+  bool enabled = true;
+  /// The service's domain. Empty: "conference." followed by each of [server] hosts, one
+  /// service per host.
+  std::string domain;
+  /// The service's name in service discovery.
+  std::string name = "Chatrooms";
+  /// Most occupants of one room; also the limit of a room whose owner set none.
+  std::uint32_t max_occupants = 200;
+  /// Most groupchat messages a room keeps for new occupants (its history length is capped
+  /// at this).
+  std::uint32_t max_history = 100;
+  /// Most rooms one service holds at once; past it, creating a room is refused.
+  std::uint32_t max_rooms = 10000;
 };
 
 /// What a gateway turns messages into.
@@ -146,9 +198,12 @@ struct Config {
   TlsConfig tls;
   C2sConfig c2s;
   HttpConfig http;
+  AdminConfig admin;
   LimitsConfig limits;
   StorageConfig storage;
+  AuthConfig auth;
   std::vector<GatewayConfig> gateways;
+  MucConfig muc;
 };
 
 } // namespace parley::config

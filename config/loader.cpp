@@ -339,6 +339,37 @@ std::optional<std::string> host_problem(std::string_view host) {
   }
 }
 
+// Whether an http(s) URL names this machine: "localhost", 127.0.0.0/8 or [::1].
+bool url_names_loopback(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return false;
+  }
+  std::string_view authority = url.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view host = authority;
+  if (host.starts_with('[')) {
+    host = host.substr(1, host.find(']') == std::string_view::npos ? std::string_view::npos : host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  if (iequals(host, "localhost") || host.ends_with(".localhost")) {
+    return true;
+  }
+  const auto ip = parse_ip(host);
+  if (!ip) {
+    return false;
+  }
+  if (!ip->v6) {
+    return ip->bytes[0] == 127;
+  }
+  return std::all_of(ip->bytes.begin(), ip->bytes.begin() + 15, [](std::uint8_t b) { return b == 0; }) &&
+         ip->bytes[15] == 1;
+}
+
 // ---------------------------------------------------------------------------------------
 // The loader
 
@@ -386,6 +417,7 @@ private:
 
   void report_unknown();
   void read_gateways(const toml::table& root, Config& config);
+  void read_muc(const toml::table* table, Config& config);
   std::string homes_of(std::string_view key, std::string_view except) const;
 
   std::string source_;
@@ -666,8 +698,12 @@ void check_port_conflicts(Loader& loader, const std::vector<Listener>& listeners
 }
 
 LoadResult Loader::load(const toml::table& root) {
-  static constexpr std::array<std::string_view, 8> section_names = {
-      "server", "log", "tls", "c2s", "http", "limits", "storage", "gateway"};
+  static constexpr std::array section_names = {std::string_view("server"), std::string_view("log"),
+                                               std::string_view("tls"),    std::string_view("c2s"),
+                                               std::string_view("http"),   std::string_view("admin"),
+                                               std::string_view("limits"), std::string_view("storage"),
+                                               std::string_view("auth"),   std::string_view("gateway"),
+                                               std::string_view("muc")};
 
   for (auto&& [key, node] : root) {
     const bool known =
@@ -747,6 +783,18 @@ LoadResult Loader::load(const toml::table& root) {
   http.read_integer("max_body_bytes", config.http.max_body_bytes, kib, gib, Section::Unit::bytes);
   http.finish();
 
+  Section admin(*this, "admin", table("admin"));
+  const auto admin_address = read_address(admin, config.admin.address);
+  const Field admin_port = admin.read_integer("port", config.admin.port, 0, 65535, Section::Unit::count,
+                                              "0 serves the API on the [http] listener");
+  const Field admin_url = admin.read_string("url", config.admin.url, Section::Empty::allowed);
+  if (admin_url.usable() && !config.admin.url.empty() && !config.admin.url.starts_with("http://") &&
+      !config.admin.url.starts_with("https://")) {
+    admin.error(admin_url.value, "url", quote(config.admin.url) + " is not an http:// or https:// URL");
+  }
+  admin.read_string("token_file", config.admin.token_file, Section::Empty::allowed);
+  admin.finish();
+
   std::vector<Listener> listeners;
   listeners.push_back({"[c2s] port", config.c2s.port, c2s_port, c2s_address});
   if (config.c2s.direct_tls_port != 0) {
@@ -754,6 +802,9 @@ LoadResult Loader::load(const toml::table& root) {
         {"[c2s] direct_tls_port", config.c2s.direct_tls_port, direct_tls_port, c2s_address});
   }
   listeners.push_back({"[http] port", config.http.port, http_port, http_address});
+  if (config.admin.port != 0) {
+    listeners.push_back({"[admin] port", config.admin.port, admin_port, admin_address});
+  }
   check_port_conflicts(*this, listeners);
 
   Section limits(*this, "limits", table("limits"));
@@ -793,7 +844,47 @@ LoadResult Loader::load(const toml::table& root) {
   storage.read_integer("offline_quota", config.storage.offline_quota, 0, 10'000'000);
   storage.finish();
 
+  Section auth(*this, "auth", table("auth"));
+  static constexpr std::array<std::pair<std::string_view, AuthBackend>, 2> auth_backends = {
+      {{"internal", AuthBackend::internal}, {"http", AuthBackend::http}}};
+  const Field auth_backend = read_enum(auth, "backend", auth_backends, config.auth.backend);
+  const Field auth_url = auth.read_string("url", config.auth.url, Section::Empty::allowed);
+  if (auth_url.usable() && !config.auth.url.empty()) {
+    if (!config.auth.url.starts_with("http://") && !config.auth.url.starts_with("https://")) {
+      auth.error(auth_url.value, "url", quote(config.auth.url) + " is not an http:// or https:// URL");
+    } else if (config.auth.url.find_first_of("?#") != std::string::npos) {
+      auth.error(auth_url.value, "url",
+                 quote(config.auth.url) + " has a query or fragment; give the base URL that "
+                                          "/check_password and /user_exists are appended to");
+    }
+  }
+  auth.read_integer("timeout_seconds", config.auth.timeout_seconds, 1, 60);
+  auth.read_integer("cache_seconds", config.auth.cache_seconds, 0, 3600, Section::Unit::count,
+                    "0 caches nothing");
+  const Field auth_private = auth.read_bool("allow_private_addresses", config.auth.allow_private_addresses);
+  if (auth_url.usable() && auth_private.usable() && !config.auth.allow_private_addresses &&
+      url_names_loopback(config.auth.url)) {
+    // The client's SSRF guard would refuse every call: say so now rather than at each login.
+    auth.error(auth_url.value, "url",
+               quote(config.auth.url) + " is on loopback; set allow_private_addresses = true to allow it");
+  }
+  auth.read_string("auth_token_env", config.auth.auth_token_env, Section::Empty::allowed);
+  if (auth_backend.present() && auth_backend.usable() && config.auth.backend == AuthBackend::http) {
+    if (auth_url.usable() && config.auth.url.empty()) {
+      auth.error(auth_url.present() ? auth_url.value : auth_backend.value, "url",
+                 "is required with backend = \"http\" (for example \"https://auth.example.com/xmpp\")");
+    }
+    if (config.c2s.allow_registration) {
+      // The service owns the accounts: there is nothing Parley could register.
+      auth.error(auth_backend.value, "backend",
+                 "\"http\" cannot be combined with [c2s] allow_registration = true; accounts are "
+                 "created in the authentication service");
+    }
+  }
+  auth.finish();
+
   read_gateways(root, config);
+  read_muc(table("muc"), config);
 
   report_unknown();
 
@@ -920,6 +1011,44 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
     }
     section.finish();
     config.gateways.push_back(std::move(gateway));
+  }
+}
+
+void Loader::read_muc(const toml::table* table, Config& config) {
+  Section muc(*this, "muc", table);
+  const Field enabled = muc.read_bool("enabled", config.muc.enabled);
+  const Field domain = muc.read_string("domain", config.muc.domain, Section::Empty::allowed);
+  muc.read_string("name", config.muc.name, Section::Empty::refused);
+  muc.read_integer("max_occupants", config.muc.max_occupants, 1, 1'000'000);
+  muc.read_integer("max_history", config.muc.max_history, 0, 10'000);
+  muc.read_integer("max_rooms", config.muc.max_rooms, 1, 10'000'000);
+  muc.finish();
+  if (!enabled.usable() || !domain.usable() || !config.muc.enabled) {
+    return;
+  }
+  // The service domains: the one given, or one per host. Each must be a domain of its own.
+  std::vector<std::string> domains;
+  if (!config.muc.domain.empty()) {
+    if (const auto problem = host_problem(config.muc.domain)) {
+      muc.error(domain.value, "domain", quote(config.muc.domain) + " " + *problem);
+      return;
+    }
+    domains.push_back(config.muc.domain);
+  } else {
+    for (const auto& host : config.hosts) {
+      domains.push_back("conference." + host);
+    }
+  }
+  const Position where = domain.present() ? domain.value : table != nullptr ? position_of(table->source()) : Position{};
+  for (const auto& service : domains) {
+    const auto same = [&](const std::string& other) { return iequals(other, service); };
+    if (std::any_of(config.hosts.begin(), config.hosts.end(), same)) {
+      muc.error(where, "domain", quote(service) + " is also in [server] hosts; the chat service needs a domain of its own");
+    } else if (std::any_of(config.gateways.begin(), config.gateways.end(),
+                           [&](const GatewayConfig& g) { return same(g.domain); })) {
+      muc.error(where, "domain",
+                quote(service) + " is also a [[gateway]] domain; set [muc] domain to another one, or enabled = false");
+    }
   }
 }
 

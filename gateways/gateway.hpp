@@ -88,6 +88,9 @@ public:
   virtual std::string_view identity_type() const = 0;
   /// The disco name when the configuration gives none.
   virtual std::string_view default_name() const = 0;
+  /// Names the far side in metrics (parley_gateway_deliveries_total{provider=...}): the
+  /// plugin's kind ("webhook"), or the provider where a kind has several ("twilio", "smpp").
+  virtual std::string_view provider() const { return identity_type(); }
 
   /// XEP-0100 §6.3: what the user is asked for, and the field's label.
   virtual std::string prompt_description() const = 0;
@@ -108,6 +111,8 @@ public:
   virtual void start(GatewayHost& host) = 0;
   /// Stops taking new inbound work; pending requests end.
   virtual void stop() = 0;
+  /// Re-reads what the plugin keeps in storage (the admin API changed it). Most keep nothing.
+  virtual boost::asio::awaitable<void> reload() { co_return; }
 };
 
 } // namespace parley::gateways

@@ -2,6 +2,7 @@
 
 #include "core/async/worker_pool.hpp"
 #include "core/jid/jid.hpp"
+#include "core/metrics/registry.hpp"
 #include "core/sasl/crypto.hpp"
 #include "core/xml/namespaces.hpp"
 #include "core/xml/parse.hpp"
@@ -57,12 +58,30 @@ Element text_element(std::string name, std::string_view ns_name, std::string_vie
   return e;
 }
 
+/// parley_gateway_deliveries_total of one gateway, by what became of an attempt.
+struct DeliveryCounters {
+  core::metrics::Counter& delivered;
+  core::metrics::Counter& retry;
+  core::metrics::Counter& dead;
+
+  static DeliveryCounters of(std::string_view domain, std::string_view provider) {
+    auto& family = core::metrics::registry().counter_family(
+        "parley_gateway_deliveries_total",
+        "Outbound delivery attempts of gateways, by result: delivered, retry (failed, to be tried again) or dead "
+        "(failed for good, moved to the dead letters).",
+        {"gateway", "provider", "result"});
+    return {family.with({domain, provider, "delivered"}), family.with({domain, provider, "retry"}),
+            family.with({domain, provider, "dead"})};
+  }
+};
+
 } // namespace
 
 struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
   Impl(std::unique_ptr<Gateway> g, router::Router& r, GatewayHost& h, std::string n)
       : gateway(std::move(g)), router(r), host(h), node(std::move(n)), strand(asio::make_strand(h.io())),
-        wake(strand), domain(gateway->settings().domain), queue("outbox:" + domain) {}
+        wake(strand), domain(gateway->settings().domain), queue("outbox:" + domain),
+        deliveries(DeliveryCounters::of(domain, gateway->provider())) {}
 
   std::unique_ptr<Gateway> gateway;
   router::Router& router;
@@ -72,6 +91,7 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer wake; // the delivery loop sleeps on it; cancelled to wake it
   const std::string domain;
   const std::string queue;
+  DeliveryCounters deliveries;
   bool stopped = false;
   std::size_t in_flight = 0;
   std::chrono::steady_clock::time_point next_purge = std::chrono::steady_clock::now() + std::chrono::minutes(1);
@@ -349,6 +369,7 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
         auto job = [self, id = item.id, due, reason = attempt.reason] {
           return self->host.storage().work().retry(id, self->node, now_stamp(), due, reason);
         };
+        deliveries.retry.inc();
         auto retried = co_await host.workers().run(std::move(job));
         spdlog::info("gateway {}: message {} failed (attempt {}), retrying: {}", domain, item.id, item.attempts,
                      attempt.reason);
@@ -360,6 +381,7 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     if (outcome == Outcome::delivered) {
+      deliveries.delivered.inc();
       auto job = [self, id = item.id] { return self->host.storage().work().complete(id, self->node, now_stamp()); };
       auto completed = co_await host.workers().run(std::move(job));
       if (!completed) {
@@ -385,6 +407,7 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
       co_return;
     }
     // Final failure: dead letter, and the sender learns why (nothing fails silently).
+    deliveries.dead.inc();
     auto job = [self, id = item.id, reason = attempt.reason] {
       return self->host.storage().work().bury(id, self->node, now_stamp(), reason);
     };
@@ -439,6 +462,15 @@ void GatewayService::start() {
   asio::co_spawn(impl_->strand, impl_->loop(), asio::detached);
   spdlog::info("gateway {}: {} ready", impl_->domain, impl_->gateway->identity_type());
 }
+
+void GatewayService::wake() {
+  auto impl = impl_;
+  asio::post(impl->strand, [impl] { impl->wake.cancel(); });
+}
+
+asio::awaitable<void> GatewayService::reload() { co_await impl_->gateway->reload(); }
+
+const Gateway& GatewayService::gateway() const noexcept { return *impl_->gateway; }
 
 void GatewayService::stop() {
   auto impl = impl_;

@@ -29,6 +29,12 @@ public:
   /// Stops the delivery worker (deliveries in flight finish or are claimed again later).
   void stop();
 
+  /// Wakes the delivery worker now (an item was revived, say) instead of at its next poll.
+  void wake();
+  /// Has the plugin re-read what it keeps in storage (hooks created through the admin API).
+  boost::asio::awaitable<void> reload();
+  const Gateway& gateway() const noexcept;
+
   const std::string& domain() const noexcept;
   /// The outbox queue of this gateway: "outbox:" + domain.
   const std::string& queue() const noexcept;

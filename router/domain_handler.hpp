@@ -1,6 +1,6 @@
 #pragma once
 // A domain the router hands to something other than its local users: the gateways (SMS,
-// email, webhooks), later components. The router knows only this interface; what the domain
+// email, webhooks), the multi-user chat service, later components. The router knows only this interface; what the domain
 // does with a stanza is the handler's business.
 
 #include "core/xml/element.hpp"
@@ -22,6 +22,14 @@ public:
   /// handled: done with (answered, or committed to durable storage such as the outbox);
   /// not_stored: it had to be stored and storage is unavailable, a `wait` error was sent.
   virtual boost::asio::awaitable<Disposition> on_stanza(core::xml::Element stanza) = 0;
+
+  /// Whether presence addressed to the domain goes to on_stanza too (a chat service: joining
+  /// and leaving rooms is done with presence). Directed presence is then remembered as usual
+  /// (RFC 6121 §4.6.3), so the handler also gets the unavailable presence of a user who goes
+  /// offline. Otherwise (gateways) the router answers for the domain's JIDs itself: they
+  /// approve subscriptions and show as available. Subscription requests and probes never
+  /// reach on_stanza.
+  virtual bool takes_presence() const noexcept { return false; }
 };
 
 } // namespace parley::router

@@ -1,6 +1,7 @@
 #include "router/router.hpp"
 
 #include "core/async/worker_pool.hpp"
+#include "core/metrics/registry.hpp"
 #include "core/stanza/stanza_error.hpp"
 #include "core/xml/namespaces.hpp"
 #include "core/xml/parse.hpp"
@@ -35,8 +36,42 @@ Element with_to(Element stanza, std::string_view to) {
   return stanza;
 }
 
+/// The router's metrics, registered by the first Router (at start-up, so that they show as 0).
+struct RouterMetrics {
+  struct ByType {
+    core::metrics::Counter& message;
+    core::metrics::Counter& presence;
+    core::metrics::Counter& iq;
+    explicit ByType(core::metrics::CounterFamily& family)
+        : message(family.with({"message"})), presence(family.with({"presence"})), iq(family.with({"iq"})) {}
+    void count(std::string_view name) noexcept {
+      if (name == "message") {
+        message.inc();
+      } else if (name == "presence") {
+        presence.inc();
+      } else if (name == "iq") {
+        iq.inc();
+      }
+    }
+  };
+  ByType in{core::metrics::registry().counter_family("parley_stanzas_in_total",
+                                                     "Stanzas received from client sessions, by type.", {"type"})};
+  ByType out{core::metrics::registry().counter_family("parley_stanzas_out_total",
+                                                      "Stanzas delivered to client sessions, by type.", {"type"})};
+  core::metrics::Histogram& route_duration = core::metrics::registry().histogram(
+      "parley_route_duration_seconds",
+      "Time from a stanza entering the router to its disposition (delivered, stored, answered or refused).",
+      core::metrics::latency_buckets());
+};
+
+RouterMetrics& router_metrics() {
+  static RouterMetrics instance;
+  return instance;
+}
+
 void deliver(const std::shared_ptr<Session>& session, Element stanza) {
   if (session) {
+    router_metrics().out.count(stanza.name());
     session->deliver(std::move(stanza));
   }
 }
@@ -128,9 +163,15 @@ struct Router::Impl {
     if (r.sessions().has_resources(bare)) {
       co_return true;
     }
-    const std::string user(bare.local());
-    auto job1 = [this, user] { return db().users().user_exists(user); };
-    co_return co_await blocking(std::move(job1));
+    // The directory decides: storage, or the external authentication service.
+    std::string user(bare.local());
+    std::string domain(bare.domain());
+    const auto answer = co_await r.users().user_exists(std::move(user), std::move(domain));
+    if (answer == auth::Answer::unavailable) {
+      co_return boost::system::result<bool>(boost::system::in_place_error,
+                                            make_error_code(storage::storage_errc::unavailable));
+    }
+    co_return answer == auth::Answer::yes;
   }
 
   // ---- messages -------------------------------------------------------------------------
@@ -220,7 +261,7 @@ struct Router::Impl {
         delay.set_attribute("stamp", modules::format_timestamp(m.timestamp));
         delay.add_text("Offline Storage");
         parsed->add_child(std::move(delay));
-        session->deliver(std::move(*parsed));
+        deliver(session, std::move(*parsed));
       } else {
         spdlog::error("offline: message {} of {} cannot be parsed; dropping it", m.id, user);
       }
@@ -347,7 +388,7 @@ struct Router::Impl {
         auto directed = r.sessions().take_directed(*sender);
         r.sessions().set_presence(*sender, std::nullopt, 0);
         co_await broadcast(sender, p, false);
-        unavailable_to_directed(p, directed);
+        co_await unavailable_to_directed(p, directed);
       } else if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" || type == "unsubscribed") {
         reply_error(sender, p, stanza_errc::bad_request, "a subscription request needs a 'to'");
       }
@@ -367,6 +408,14 @@ struct Router::Impl {
       co_return; // RFC 6121 §4.3: probes are the server's business
     }
     // Directed presence (RFC 6121 §4.6).
+    if (DomainHandler* handler = r.domain_handler(to->domain()); handler != nullptr && handler->takes_presence()) {
+      // A chat room: joining, presence updates and leaving (XEP-0045 §7.2, §7.7, §7.14).
+      if (type.empty() || type == "unavailable") {
+        r.sessions().note_directed(*sender, to->full(), type.empty());
+      }
+      co_await handler->on_stanza(std::move(p));
+      co_return;
+    }
     if (!r.is_local_host(to->domain())) {
       co_return;
     }
@@ -382,14 +431,17 @@ struct Router::Impl {
   }
 
   /// RFC 6121 §4.6.3: the unavailable presence also goes to everyone who got directed
-  /// available presence from the resource.
-  void unavailable_to_directed(const Element& p, const std::vector<std::string>& directed) {
+  /// available presence from the resource (and to the chat rooms it is in, XEP-0045 §7.14).
+  asio::awaitable<void> unavailable_to_directed(const Element& p, const std::vector<std::string>& directed) {
     for (const auto& target : directed) {
       auto jid = Jid::parse(target);
       if (!jid) {
         continue;
       }
-      if (jid->is_bare()) {
+      if (DomainHandler* handler = r.domain_handler(jid->domain());
+          handler != nullptr && handler->takes_presence()) {
+        co_await handler->on_stanza(with_to(p, target));
+      } else if (jid->is_bare()) {
         presence_to_bare(with_to(p, target), *jid);
       } else if (auto s = r.sessions().find(*jid)) {
         deliver(s, with_to(p, target));
@@ -414,7 +466,7 @@ struct Router::Impl {
         query.set_attribute("ver", std::to_string(*version_for_push));
       }
       query.add_child(roster_item_element(item, removed));
-      s->deliver(std::move(iq));
+      deliver(s, std::move(iq));
     }
   }
   std::optional<storage::RosterVersion> version_for_push;
@@ -655,7 +707,10 @@ struct Router::Impl {
 
   /// A subscription stanza from `from` (a bare JID) arriving for `contact` (RFC 6121 §3).
   asio::awaitable<void> subscription_in(std::string_view type, Jid from, Jid contact) {
-    if (r.domain_handler(contact.domain()) != nullptr) {
+    if (const DomainHandler* handler = r.domain_handler(contact.domain()); handler != nullptr) {
+      if (handler->takes_presence()) {
+        co_return; // a chat room is joined, not subscribed to (XEP-0045)
+      }
       // A gateway contact approves every subscription at once and is available from then on
       // (XEP-0100 §4.1.1 has the gateway do the same), so it sits in rosters like any contact.
       if (type == "subscribe" && r.is_local_host(from.domain())) {
@@ -784,7 +839,10 @@ struct Router::Impl {
       } else {
         identity("server", "im", "Parley");
         features = {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster_ver_feature,
-                    ns::msgoffline, ns::register_};
+                    ns::msgoffline};
+        if (!r.users().external()) {
+          features.push_back(ns::register_); // accounts managed elsewhere cannot be changed here
+        }
       }
       for (auto f : features) {
         query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
@@ -792,7 +850,14 @@ struct Router::Impl {
       deliver(sender, std::move(result));
     } else if (pns == ns::disco_items && type == "get") {
       auto result = core::stanza::make_result(iq);
-      result.add_child(Element("query", std::string(ns::disco_items)));
+      auto& query = result.add_child(Element("query", std::string(ns::disco_items)));
+      if (!to_self && !payload->attribute("node")) {
+        // XEP-0030 §4: the services this server hosts, so that clients find the chat service
+        // (XEP-0045 §6.1) and the gateways (XEP-0100 §6.1).
+        for (const auto& entry : r.domains_) {
+          query.add_child(Element("item", std::string(ns::disco_items))).set_attribute("jid", entry.first);
+        }
+      }
       deliver(sender, std::move(result));
     } else if (pns == ns::version && type == "get" && !to_self) {
       auto result = core::stanza::make_result(iq);
@@ -810,6 +875,11 @@ struct Router::Impl {
 
   asio::awaitable<void> register_iq(std::shared_ptr<Session> sender, Element iq, const Element& query) {
     const std::string user(sender->jid().local());
+    if (r.users().external()) {
+      reply_error(sender, iq, stanza_errc::not_allowed,
+                  "accounts and passwords are managed by an external service");
+      co_return;
+    }
     if (type_of(iq) == "get") {
       auto result = core::stanza::make_result(iq);
       result.add_child(modules::registration_form(user));
@@ -952,8 +1022,11 @@ struct Router::Impl {
   }
 };
 
-Router::Router(const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers)
-    : config_(config), storage_(storage), workers_(workers), hosts_(config.hosts) {}
+Router::Router(const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers,
+               auth::UserDirectory& users)
+    : config_(config), storage_(storage), workers_(workers), users_(users), hosts_(config.hosts) {
+  (void)router_metrics();
+}
 
 Router::~Router() = default;
 
@@ -971,17 +1044,33 @@ bool Router::is_local_host(std::string_view domain) const noexcept {
 }
 
 asio::awaitable<Disposition> Router::from_client(std::shared_ptr<Session> sender, Element stanza) {
+  auto& metrics = router_metrics();
+  const auto start = std::chrono::steady_clock::now();
+  metrics.in.count(stanza.name());
   Impl impl(*this);
-  co_return co_await impl.from_client(std::move(sender), std::move(stanza));
+  const auto disposition = co_await impl.from_client(std::move(sender), std::move(stanza));
+  metrics.route_duration.observe_since(start);
+  co_return disposition;
 }
 
 asio::awaitable<Disposition> Router::route(Element stanza) {
+  const auto start = std::chrono::steady_clock::now();
   Impl impl(*this);
   auto to = Jid::parse(stanza.attribute("to").value_or(""));
   if (!to) {
     co_return Disposition::handled;
   }
-  co_return co_await impl.route_parsed(nullptr, std::move(stanza), std::move(*to));
+  const auto disposition = co_await impl.route_parsed(nullptr, std::move(stanza), std::move(*to));
+  router_metrics().route_duration.observe_since(start);
+  co_return disposition;
+}
+
+void Router::push_roster(const Jid& owner, const RosterItem& item, bool removed, storage::RosterVersion version) {
+  Impl impl(*this);
+  impl.version_for_push = version;
+  if (removed || visible(item)) {
+    impl.push(owner, item, removed);
+  }
 }
 
 asio::awaitable<void> Router::session_ended(std::shared_ptr<Session> session) {
@@ -998,7 +1087,7 @@ asio::awaitable<void> Router::session_ended(std::shared_ptr<Session> session) {
   if (state->available) {
     co_await impl.broadcast(session, p, false);
   }
-  impl.unavailable_to_directed(p, state->directed);
+  co_await impl.unavailable_to_directed(p, state->directed);
 }
 
 } // namespace parley::router

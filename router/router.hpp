@@ -3,8 +3,11 @@
 #include "config/config.hpp"
 #include "core/jid/jid.hpp"
 #include "core/xml/element.hpp"
+#include "router/auth/user_directory.hpp"
 #include "router/domain_handler.hpp"
 #include "router/session_manager.hpp"
+#include "storage/roster_item.hpp"
+#include "storage/roster_store.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -46,7 +49,9 @@ enum class Disposition {
 
 class Router {
 public:
-  Router(const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers);
+  /// `users` decides who exists (and, for the c2s streams, whose password is right).
+  Router(const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers,
+         auth::UserDirectory& users);
   ~Router();
 
   SessionManager& sessions() noexcept { return sessions_; }
@@ -62,12 +67,19 @@ public:
   const config::Config& config() const noexcept { return config_; }
   storage::Storage& storage() noexcept { return storage_; }
   core::async::WorkerPool& workers() noexcept { return workers_; }
+  auth::UserDirectory& users() noexcept { return users_; }
 
   /// A stanza from a bound client whose `from` the session has stamped with its full JID.
   boost::asio::awaitable<Disposition> from_client(std::shared_ptr<Session> sender, core::xml::Element stanza);
 
   /// A stanza the server itself (or a gateway) originates; `from` must be set.
   boost::asio::awaitable<Disposition> route(core::xml::Element stanza);
+
+  /// A roster change made outside the user's sessions (the admin API) is pushed to the
+  /// resources of `owner` that asked for the roster (RFC 6121 §2.1.6), with the roster's new
+  /// version. Any thread.
+  void push_roster(const core::jid::Jid& owner, const storage::RosterItem& item, bool removed,
+                   storage::RosterVersion version);
 
   /// The session has ended: broadcast unavailable presence if it was available.
   boost::asio::awaitable<void> session_ended(std::shared_ptr<Session> session);
@@ -77,6 +89,7 @@ private:
   const config::Config& config_;
   storage::Storage& storage_;
   core::async::WorkerPool& workers_;
+  auth::UserDirectory& users_;
   SessionManager sessions_;
   std::vector<std::string> hosts_;
   std::map<std::string, std::shared_ptr<DomainHandler>, std::less<>> domains_;

@@ -4,11 +4,15 @@
 #include "core/http/server.hpp"
 #include "core/net/tcp_listener.hpp"
 #include "router/router.hpp"
+#include "router/auth/user_directory.hpp"
 #include "core/tls/self_signed.hpp"
 #include "core/tls/server_context.hpp"
 #include "router/c2s/c2s_service.hpp"
+#include "router/muc/muc_service.hpp"
 #include "gateways/gateway_service.hpp"
 #include "gateways/registry.hpp"
+#include "server/admin/admin_api.hpp"
+#include "server/metrics_routes.hpp"
 #include "server/storage_setup.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -37,11 +41,20 @@ struct Daemon::Impl {
   std::unique_ptr<router::Router> router;
   std::shared_ptr<asio::ssl::context> tls;
   asio::io_context io;
+  /// Who checks passwords. After `io`: an HTTP directory's client goes before the io_context.
+  std::unique_ptr<router::auth::UserDirectory> users;
   std::shared_ptr<router::c2s::C2sService> c2s;
   std::shared_ptr<core::net::TcpListener> c2s_listener;
   std::shared_ptr<core::net::TcpListener> direct_tls_listener;
   std::unique_ptr<core::http::Server> http;
+  /// The admin API's own listener when [admin] port is set; otherwise the API is on `http`.
+  std::unique_ptr<core::http::Server> admin_http;
+  std::unique_ptr<admin::AdminApi> admin_api;
   std::vector<std::shared_ptr<gateways::GatewayService>> gateway_services;
+  /// The chat services ([muc]), one per domain; handlers of the router like the gateways.
+  std::vector<std::shared_ptr<router::muc::MucService>> muc_services;
+  /// The scrape-time gauges read the router, storage and gateway services: they go first.
+  MetricsRoutes metrics;
 
   /// All that gateway plugins may call.
   struct Host final : gateways::GatewayHost {
@@ -111,7 +124,13 @@ struct Daemon::Impl {
     spdlog::info("storage: {}", describe(*target));
     workers = std::make_unique<core::async::WorkerPool>(config.storage.workers);
 
-    router = std::make_unique<router::Router>(config, *storage, *workers);
+    auto directory = router::auth::make_user_directory(config, io, *storage, *workers);
+    if (!directory) {
+      spdlog::critical("auth: {}", directory.error());
+      return false;
+    }
+    users = std::move(*directory);
+    router = std::make_unique<router::Router>(config, *storage, *workers, *users);
     char hostname[256] = {};
     ::gethostname(hostname, sizeof hostname - 1);
     const std::string node = std::string(hostname) + "/" + std::to_string(::getpid());
@@ -124,6 +143,17 @@ struct Daemon::Impl {
       auto service = std::make_shared<gateways::GatewayService>(std::move(*plugin), *router, gateway_host, node);
       router->add_domain(settings.domain, service);
       gateway_services.push_back(std::move(service));
+    }
+    for (const auto& domain : router::muc::service_domains(config)) {
+      auto service = std::make_shared<router::muc::MucService>(io, *router, domain, config.muc);
+      auto loaded = service->load(); // before the io_context runs: no I/O thread blocks
+      if (!loaded) {
+        spdlog::critical("muc {}: cannot read the stored rooms: {}", domain, loaded.error().message());
+        return false;
+      }
+      spdlog::info("muc: chat service {} ({} stored rooms)", domain, *loaded);
+      router->add_domain(domain, service);
+      muc_services.push_back(std::move(service));
     }
     c2s = router::c2s::C2sService::create(io, config, tls, *router);
     c2s_listener = core::net::TcpListener::create(io, "c2s", [svc = c2s](asio::ip::tcp::socket s) {
@@ -156,8 +186,26 @@ struct Daemon::Impl {
       auto shared = std::make_shared<core::http::Responder>(std::move(respond));
       asio::co_spawn(io, check_health(shared), asio::detached);
     });
+    metrics = add_metrics_routes(*http, MetricsContext{io, *workers, *storage, *router, gateway_services});
     for (const auto& service : gateway_services) {
       service->start(); // adds its HTTP routes: before the listener starts
+    }
+    admin_api = std::make_unique<admin::AdminApi>(
+        admin::Context{config, io, *router, *storage, *workers, gateway_services});
+    if (config.admin.port != 0) {
+      core::http::ServerOptions admin_options;
+      admin_options.address = config.admin.address;
+      admin_options.port = config.admin.port;
+      admin_options.max_body_bytes = config.http.max_body_bytes;
+      admin_http = std::make_unique<core::http::Server>(io, admin_options);
+      admin_api->install(*admin_http);
+      if (auto r = admin_http->start(); !r) {
+        spdlog::critical("{}", r.error().message);
+        return false;
+      }
+      spdlog::info("admin api: listening on {}:{}", config.admin.address, admin_http->port());
+    } else {
+      admin_api->install(*http);
     }
     if (auto r = http->start(); !r) {
       spdlog::critical("{}", r.error().message);
@@ -182,7 +230,12 @@ struct Daemon::Impl {
     if (c2s_listener) c2s_listener->stop();
     if (direct_tls_listener) direct_tls_listener->stop();
     if (http) http->stop();
+    if (admin_http) admin_http->stop();
+    for (const auto& service : muc_services) {
+      service->stop(); // status 332 to every occupant, before the sessions close
+    }
     if (c2s) c2s->stop();
+    if (users) users->stop();
     for (const auto& service : gateway_services) {
       service->stop();
     }

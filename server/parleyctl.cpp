@@ -5,12 +5,16 @@
 #include "config/loader.hpp"
 #include "core/jid/jid.hpp"
 #include "router/modules/registration.hpp"
+#include "server/admin/tokens.hpp"
+#include "server/parleyctl_api.hpp"
 #include "server/storage_setup.hpp"
 #include "storage/copy.hpp"
 #include "storage/postgres/open.hpp"
 #include "storage/sqlite/open.hpp"
 #include "storage/storage_errc.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -28,6 +32,10 @@ commands:
   user delete JID (or del)          delete a user and everything stored for them
   user list                         list users
   user exists JID                   exit 0 if the user exists, 1 if not
+  token create --scope admin|read [--description TEXT]
+                                    create an admin API token (printed once)
+  token list                        list API tokens
+  token revoke ID                   revoke an API token
   storage migrate                   apply pending schema migrations to the configured storage
   storage copy --from SRC --to DST  copy everything stored (users, credentials, rosters, offline
                                     messages, work queues) into an empty storage
@@ -35,7 +43,9 @@ commands:
 SRC and DST are sqlite:PATH, postgres:DSN or a postgresql:// URI; the one left out is the
 configured storage. A PostgreSQL password may come from $PARLEY_POSTGRES_PASSWORD.
 
-JID is user@host, or just user for the first configured host.
+JID is user@host, or just user for the first configured host. The user, token and storage
+commands work on the configured database directly, with or without a running server.
+
 )";
 
 using parley::config::Config;
@@ -129,17 +139,68 @@ int storage_command(const std::vector<std::string>& args, const parley::server::
     auto counts = parley::storage::copy_all(**source, **target);
     if (!counts) {
       if (counts.error() == parley::storage::storage_errc::conflict) {
-        return fail("the target already holds users or work items; copy only into an empty storage");
+        return fail("the target already holds users, work items, tokens, registrations, webhooks or rooms; "
+                    "copy only into an empty storage");
       }
       return fail("copy failed: " + counts.error().message());
     }
     std::cout << "copied " << counts->users << " users, " << counts->credentials << " credentials, "
               << counts->roster_items << " roster items, " << counts->offline_messages << " offline messages, "
-              << counts->work_items << " work items\n";
+              << counts->work_items << " work items (" << counts->work_events << " events), " << counts->tokens
+              << " API tokens, " << counts->registrations << " registrations, " << counts->hooks << " webhooks, "
+              << counts->rooms << " chat rooms\n";
     return 0;
   }
   std::cerr << usage;
   return 2;
+}
+
+/// `token create|list|revoke`: on storage, so that the first token can be made at all.
+int token_command(const std::vector<std::string>& args, parley::storage::Storage& storage) {
+  const std::string verb = args.size() > 1 ? args[1] : "";
+  if (verb == "create") {
+    std::string scope;
+    std::string description;
+    for (std::size_t i = 2; i + 1 < args.size(); i += 2) {
+      if (args[i] == "--scope") {
+        scope = args[i + 1];
+      } else if (args[i] == "--description") {
+        description = args[i + 1];
+      } else {
+        return fail("token create: unexpected argument '" + args[i] + "'");
+      }
+    }
+    if (!parley::server::admin::valid_scope(scope)) {
+      return fail("token create needs --scope admin or --scope read");
+    }
+    auto minted = parley::server::admin::mint_token(
+        scope, description, std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()));
+    if (auto r = storage.tokens().create(minted.stored); !r) {
+      return fail("cannot store the token: " + r.error().message());
+    }
+    std::cerr << "token " << minted.stored.id << " (scope " << scope
+              << ") created; it is shown once, keep it safe:\n";
+    std::cout << minted.presented << '\n';
+    return 0;
+  }
+  if (verb == "list") {
+    auto tokens = storage.tokens().list();
+    if (!tokens) {
+      return fail(tokens.error().message());
+    }
+    for (const auto& t : *tokens) {
+      std::cout << t.id << "  " << t.scope << "  " << t.description << '\n';
+    }
+    return 0;
+  }
+  if (verb == "revoke" && args.size() == 3) {
+    if (auto r = storage.tokens().revoke(args[2]); !r) {
+      return fail("token " + args[2] + ": " + r.error().message());
+    }
+    std::cout << "revoked " << args[2] << '\n';
+    return 0;
+  }
+  return fail("token create|list|revoke; see parleyctl --help");
 }
 
 } // namespace
@@ -151,8 +212,13 @@ int main(int argc, char** argv) {
     config_file = args[1];
     args.erase(args.begin(), args.begin() + 2);
   }
+  bool json_output = false;
+  if (auto found = std::find(args.begin(), args.end(), "--json"); found != args.end()) {
+    json_output = true;
+    args.erase(found);
+  }
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << usage;
+    std::cout << usage << parley::server::ctl::api_usage();
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "check-config") {
@@ -188,12 +254,18 @@ int main(int argc, char** argv) {
   if (args[0] == "storage") {
     return storage_command(args, *configured);
   }
+  if (parley::server::ctl::is_api_command(args[0])) {
+    return parley::server::ctl::run_api_command(config, args, json_output);
+  }
   auto opened = parley::server::open_storage(*configured);
   if (!opened) {
     return fail(opened.error());
   }
   auto& storage = **opened;
 
+  if (args[0] == "token") {
+    return token_command(args, storage);
+  }
   if (args[0] != "user" || args.size() < 2) {
     std::cerr << usage;
     return 2;

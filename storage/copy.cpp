@@ -3,6 +3,7 @@
 #include "storage/storage_errc.hpp"
 
 #include <limits>
+#include <string>
 
 namespace parley::storage {
 
@@ -61,6 +62,17 @@ boost::system::result<void> copy_work(Storage& from, Storage& to, CopyCounts& co
           if (auto restored = to.work().restore(item); !restored) {
             return restored;
           }
+          // restore records no event; the timeline follows its item, in its order.
+          auto events = from.work().events(item.id);
+          if (!events) {
+            return events.error();
+          }
+          for (const auto& event : *events) {
+            if (auto added = to.work().add_event(item.id, event.at, event.event, event.detail); !added) {
+              return added;
+            }
+          }
+          counts.work_events += events->size();
           after = item.id;
         }
         counts.work_items += items->size();
@@ -73,20 +85,118 @@ boost::system::result<void> copy_work(Storage& from, Storage& to, CopyCounts& co
   return {};
 }
 
+boost::system::result<void> copy_tokens(Storage& from, Storage& to, CopyCounts& counts) {
+  auto tokens = from.tokens().list();
+  if (!tokens) {
+    return tokens.error();
+  }
+  for (const auto& token : *tokens) {
+    if (auto created = to.tokens().create(token); !created) {
+      return created;
+    }
+  }
+  counts.tokens += tokens->size();
+  return {};
+}
+
+boost::system::result<void> copy_registrations(Storage& from, Storage& to, CopyCounts& counts) {
+  auto domains = from.registrations().domains();
+  if (!domains) {
+    return domains.error();
+  }
+  for (const auto& domain : *domains) {
+    std::string after_address;
+    std::string after_owner;
+    for (;;) {
+      auto registrations = from.registrations().list(domain, after_address, after_owner, page);
+      if (!registrations) {
+        return registrations.error();
+      }
+      for (const auto& registration : *registrations) {
+        auto assigned = to.registrations().assign(registration.domain, registration.address, registration.owner,
+                                                  registration.created);
+        if (!assigned) {
+          return assigned.error();
+        }
+      }
+      counts.registrations += registrations->size();
+      if (registrations->size() < page) {
+        break;
+      }
+      after_address = registrations->back().address;
+      after_owner = registrations->back().owner;
+    }
+  }
+  return {};
+}
+
+boost::system::result<void> copy_hooks(Storage& from, Storage& to, CopyCounts& counts) {
+  auto hooks = from.hooks().list({});
+  if (!hooks) {
+    return hooks.error();
+  }
+  for (const auto& hook : *hooks) {
+    if (auto created = to.hooks().create(hook); !created) {
+      return created;
+    }
+  }
+  counts.hooks += hooks->size();
+  return {};
+}
+
+boost::system::result<void> copy_rooms(Storage& from, Storage& to, CopyCounts& counts) {
+  auto rooms = from.rooms().list({});
+  if (!rooms) {
+    return rooms.error();
+  }
+  for (const auto& room : *rooms) {
+    if (auto stored = to.rooms().put(room); !stored) {
+      return stored;
+    }
+  }
+  counts.rooms += rooms->size();
+  return {};
+}
+
+// conflict unless `to` holds nothing that a copy could merge with.
+boost::system::result<void> require_empty(Storage& to) {
+  auto users = to.users().count_users();
+  if (!users) {
+    return users.error();
+  }
+  auto queues = to.work().queues();
+  if (!queues) {
+    return queues.error();
+  }
+  auto tokens = to.tokens().list();
+  if (!tokens) {
+    return tokens.error();
+  }
+  auto domains = to.registrations().domains();
+  if (!domains) {
+    return domains.error();
+  }
+  auto hooks = to.hooks().list({});
+  if (!hooks) {
+    return hooks.error();
+  }
+  auto rooms = to.rooms().list({});
+  if (!rooms) {
+    return rooms.error();
+  }
+  if (*users != 0 || !queues->empty() || !tokens->empty() || !domains->empty() || !hooks->empty() ||
+      !rooms->empty()) {
+    return storage_errc::conflict;
+  }
+  return {};
+}
+
 } // namespace
 
 boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,
                                            const std::function<void(std::string_view)>& progress) {
-  auto existing_users = to.users().count_users();
-  if (!existing_users) {
-    return existing_users.error();
-  }
-  auto existing_queues = to.work().queues();
-  if (!existing_queues) {
-    return existing_queues.error();
-  }
-  if (*existing_users != 0 || !existing_queues->empty()) {
-    return storage_errc::conflict;
+  if (auto empty = require_empty(to); !empty) {
+    return empty.error();
   }
   CopyCounts counts;
   std::string after;
@@ -109,8 +219,10 @@ boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,
     }
     after = names->back();
   }
-  if (auto copied = copy_work(from, to, counts); !copied) {
-    return copied.error();
+  for (auto* copy_concern : {&copy_work, &copy_tokens, &copy_registrations, &copy_hooks, &copy_rooms}) {
+    if (auto copied = copy_concern(from, to, counts); !copied) {
+      return copied.error();
+    }
   }
   return counts;
 }

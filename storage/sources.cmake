@@ -4,6 +4,7 @@ list(APPEND PARLEY_STORAGE_SOURCES
   roster_item.cpp
   copy.cpp
   validation.cpp
+  room_store.cpp
   work_queue.cpp
   sqlite/open.cpp
   sqlite/detail/connection.cpp
@@ -18,6 +19,10 @@ list(APPEND PARLEY_STORAGE_SOURCES
   sqlite/detail/user_store.cpp
   sqlite/detail/work_queue.cpp
   sqlite/detail/seen_store.cpp
+  sqlite/detail/token_store.cpp
+  sqlite/detail/registration_store.cpp
+  sqlite/detail/hook_store.cpp
+  sqlite/detail/room_store.cpp
 )
 list(APPEND PARLEY_STORAGE_SOURCES
   postgres/open.cpp
@@ -29,4 +34,8 @@ list(APPEND PARLEY_STORAGE_SOURCES
   postgres/detail/user_store.cpp
   postgres/detail/work_queue.cpp
   postgres/detail/seen_store.cpp
+  postgres/detail/token_store.cpp
+  postgres/detail/registration_store.cpp
+  postgres/detail/hook_store.cpp
+  postgres/detail/room_store.cpp
 )

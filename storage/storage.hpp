@@ -1,8 +1,12 @@
 #pragma once
 
+#include "storage/hook_store.hpp"
 #include "storage/offline_store.hpp"
+#include "storage/registration_store.hpp"
+#include "storage/room_store.hpp"
 #include "storage/roster_store.hpp"
 #include "storage/seen_store.hpp"
+#include "storage/token_store.hpp"
 #include "storage/user_store.hpp"
 #include "storage/work_queue.hpp"
 
@@ -26,6 +30,10 @@ public:
   virtual OfflineStore& offline() = 0;
   virtual WorkQueue& work() = 0;
   virtual SeenStore& seen() = 0;
+  virtual TokenStore& tokens() = 0;
+  virtual RegistrationStore& registrations() = 0;
+  virtual HookStore& hooks() = 0;
+  virtual RoomStore& rooms() = 0;
 
   /// Answers whether the database can be reached right now (one cheap query); unavailable
   /// otherwise. For health checks. Blocks on I/O like every store call.

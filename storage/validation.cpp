@@ -18,4 +18,17 @@ boost::system::result<void> validate_credentials(const std::vector<ScramCredenti
   return {};
 }
 
+boost::system::result<void> validate_room(const StoredRoom& room) {
+  if (room.service.empty() || room.room.empty()) {
+    return storage_errc::invalid_argument;
+  }
+  std::set<std::string_view> jids;
+  for (const auto& entry : room.affiliations) {
+    if (entry.jid.empty() || entry.affiliation == Affiliation::none || !jids.insert(entry.jid).second) {
+      return storage_errc::invalid_argument;
+    }
+  }
+  return {};
+}
+
 } // namespace parley::storage

@@ -55,6 +55,19 @@ struct WorkItem {
   friend bool operator==(const WorkItem&, const WorkItem&) = default;
 };
 
+/// One entry of an item's timeline (the admin API shows it): the store records its own
+/// transitions, and gateways add what only they know (the provider's id, status callbacks).
+struct WorkEvent {
+  WorkItemId item = 0;
+  Timestamp at;
+  /// Recorded by the store: "enqueued", "claimed" (detail: owner), "completed", "retry" and
+  /// "buried" (detail: the error), "revived". Others are added with add_event.
+  std::string event;
+  std::string detail;
+
+  friend bool operator==(const WorkEvent&, const WorkEvent&) = default;
+};
+
 /// The result of an enqueue: the item's id, and whether this call created it.
 struct Enqueued {
   WorkItemId id = 0;
@@ -123,6 +136,15 @@ public:
 
   /// The names of the queues that hold items, ascending.
   virtual boost::system::result<std::vector<std::string>> queues() = 0;
+
+  /// Appends an event to the timeline of item `id`; not_found for an unknown id.
+  /// invalid_argument for an empty `event`.
+  virtual boost::system::result<void> add_event(WorkItemId id, Timestamp at, std::string_view event,
+                                                std::string_view detail) = 0;
+
+  /// The timeline of item `id` in the order the events were recorded; not_found for an unknown
+  /// id. Events go with their item when it is purged.
+  virtual boost::system::result<std::vector<WorkEvent>> events(WorkItemId id) = 0;
 
   /// Stores `item` exactly as given, id included: for copying a store to another backend.
   /// Later enqueues get ids above every restored one. conflict if the id, or the key within

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <memory>
@@ -27,9 +28,17 @@ bool on_io_thread() noexcept;
 /// Marks the calling thread as an I/O thread (called once by each I/O thread at start).
 void mark_io_thread() noexcept;
 
+namespace detail {
+/// Counts one job of WorkerPool::run in the storage latency histograms
+/// (parley_storage_queue_wait_seconds, parley_storage_duration_seconds).
+void record_job(std::chrono::steady_clock::time_point queued, std::chrono::steady_clock::time_point started,
+                std::chrono::steady_clock::time_point finished) noexcept;
+} // namespace detail
+
 /// A fixed set of threads for blocking calls. Work queued here runs in FIFO order on one of
 /// `threads` threads; `run()` resumes the awaiting coroutine on its own executor afterwards.
-/// Destruction waits for queued work to finish.
+/// Destruction waits for queued work to finish. Every run() is timed: how long it waited in
+/// the queue and how long it ran (the pool runs storage calls, so that is storage latency).
 class WorkerPool {
 public:
   explicit WorkerPool(std::size_t threads);
@@ -68,22 +77,26 @@ private:
     boost::asio::thread_pool& pool;
     template <class Handler> void operator()(Handler handler, std::unique_ptr<Fn> fn) const {
       auto ex = boost::asio::get_associated_executor(handler);
-      boost::asio::post(pool, Job<Handler, Fn, decltype(ex)>{std::move(handler), std::move(fn), ex});
+      boost::asio::post(pool, Job<Handler, Fn, decltype(ex)>{std::move(handler), std::move(fn), ex,
+                                                             std::chrono::steady_clock::now()});
     }
   };
   template <class Handler, class Fn, class Ex> struct Job {
     Handler handler;
     std::unique_ptr<Fn> fn;
     Ex ex;
+    std::chrono::steady_clock::time_point queued;
     void operator()() {
       using R = std::invoke_result_t<Fn>;
       std::exception_ptr error;
+      const auto started = std::chrono::steady_clock::now();
       if constexpr (std::is_void_v<R>) {
         try {
           (*fn)();
         } catch (...) {
           error = std::current_exception();
         }
+        detail::record_job(queued, started, std::chrono::steady_clock::now());
         boost::asio::post(ex, [h = std::move(handler), error]() mutable { std::move(h)(error); });
       } else {
         R value{};
@@ -92,6 +105,7 @@ private:
         } catch (...) {
           error = std::current_exception();
         }
+        detail::record_job(queued, started, std::chrono::steady_clock::now());
         boost::asio::post(ex, [h = std::move(handler), error, v = std::move(value)]() mutable {
           std::move(h)(error, std::move(v));
         });

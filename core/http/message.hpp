@@ -37,6 +37,17 @@ struct Response {
                           std::string_view detail = {});
 };
 
+/// Name/value pairs in the order sent.
+using FormFields = std::vector<std::pair<std::string, std::string>>;
+
+/// Decodes an application/x-www-form-urlencoded body or a query string (WHATWG URL §5.1:
+/// '+' is a space, %XX a byte); empty pairs are skipped. nullopt for a malformed
+/// percent-encoding. The values are bytes: check UTF-8 where it matters.
+std::optional<FormFields> parse_form(std::string_view text);
+
+/// The value of the first field named `name`.
+std::optional<std::string_view> form_field(const FormFields& fields, std::string_view name);
+
 /// Escapes a string for inclusion in a JSON string literal (without the quotes).
 std::string json_escape(std::string_view text);
 

@@ -1,5 +1,7 @@
 #include "core/http/server.hpp"
 
+#include "core/metrics/registry.hpp"
+
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
@@ -47,9 +49,49 @@ namespace {
 
 struct Route {
   std::string method;
+  std::string pattern; ///< as given to add_route: the `route` label of the metrics
   std::vector<std::string> segments;
   Handler handler;
 };
+
+/// parley_http_requests_total and parley_http_request_duration_seconds. Label values come from
+/// small fixed sets only (route patterns, known methods, the statuses we answer with), never
+/// from what a client sends, so that a client cannot make the registry grow.
+struct HttpMetrics {
+  metrics::CounterFamily& requests = metrics::registry().counter_family(
+      "parley_http_requests_total",
+      "HTTP requests answered, by route pattern (\"unmatched\" when none applied), method and status.",
+      {"route", "method", "status"});
+  metrics::HistogramFamily& duration = metrics::registry().histogram_family(
+      "parley_http_request_duration_seconds",
+      "Time from a request having been read to its response being ready, by route pattern and method.",
+      {"route", "method"}, metrics::latency_buckets());
+
+  static HttpMetrics& get() {
+    static HttpMetrics instance;
+    return instance;
+  }
+
+  static std::string_view method_label(std::string_view method) {
+    for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+      if (method == known) {
+        return known;
+      }
+    }
+    return "other";
+  }
+
+  void count(std::string_view route, std::string_view method, unsigned status) {
+    const std::string code = std::to_string(status);
+    requests.with({route, method_label(method), code}).inc();
+  }
+
+  void time(std::string_view route, std::string_view method, std::chrono::steady_clock::time_point start) {
+    duration.with({route, method_label(method)}).observe_since(start);
+  }
+};
+
+constexpr std::string_view unmatched_route = "unmatched";
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> out;
@@ -108,7 +150,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::list<std::weak_ptr<beast::tcp_stream>> connections;
   bool stopped = false;
 
-  Impl(asio::io_context& io_, ServerOptions options_) : io(io_), options(std::move(options_)), acceptor(io_) {}
+  Impl(asio::io_context& io_, ServerOptions options_) : io(io_), options(std::move(options_)), acceptor(io_) {
+    (void)HttpMetrics::get(); // registered now, so that they show before the first request
+  }
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
@@ -170,7 +214,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     return nullptr;
   }
 
-  asio::awaitable<Response> dispatch(Request req) {
+  /// Sets `route_label` to the pattern of the route that answered (left as is when none did).
+  asio::awaitable<Response> dispatch(Request req, std::string_view& route_label) {
     const auto qpos = req.target.find('?');
     const std::string_view raw_path = std::string_view(req.target).substr(0, qpos);
     if (qpos != std::string::npos) {
@@ -194,6 +239,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return Response::problem(404, "urn:parley:problem:not-found", "Not Found",
                                   "no resource at " + req.path);
     }
+    route_label = route->pattern;
     const Handler& handler = route->handler;
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
         [&handler, &req](auto completion) {
@@ -243,7 +289,14 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           ec == asio::error::connection_reset || ec == asio::error::eof) {
         break;
       }
+      // Requests refused before routing count as unmatched; their method is known only once the
+      // header has been read.
+      const auto refused = [&](unsigned status) {
+        HttpMetrics::get().count(unmatched_route,
+                                 parser.is_header_done() ? std::string_view(parser.get().method_string()) : "", status);
+      };
       if (ec == bhttp::error::body_limit) {
+        refused(413);
         stream->expires_after(self->options.request_timeout);
         co_await write(*stream, Response::problem(413, "urn:parley:problem:too-large", "Payload Too Large",
                                                   "the body exceeds " + std::to_string(self->options.max_body_bytes) +
@@ -266,16 +319,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         break;
       }
       if (ec == bhttp::error::header_limit) {
+        refused(431);
         co_await write(*stream, Response::problem(431, "urn:parley:problem:headers-too-large",
                                                   "Request Header Fields Too Large"), 11, false);
         break;
       }
       if (ec) {
+        refused(400);
         stream->expires_after(self->options.request_timeout);
         co_await write(*stream, Response::problem(400, "urn:parley:problem:bad-request", "Bad Request", ec.message()),
                        11, false);
         break;
       }
+      const auto started = std::chrono::steady_clock::now();
       auto msg = parser.release();
       Request req;
       req.method = std::string(msg.method_string());
@@ -291,8 +347,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       req.remote_address = remote;
       const bool keep_alive = msg.keep_alive();
       const unsigned version = msg.version();
+      const std::string_view method = HttpMetrics::method_label(req.method);
+      std::string_view route_label = unmatched_route;
       stream->expires_never(); // handlers may take a while (storage); the client waits
-      Response res = co_await self->dispatch(std::move(req));
+      Response res = co_await self->dispatch(std::move(req), route_label);
+      // Counted before the write, so that a client that has its response sees it counted.
+      HttpMetrics::get().count(route_label, method, res.status);
+      HttpMetrics::get().time(route_label, method, started);
       stream->expires_after(self->options.request_timeout);
       co_await write(*stream, res, version, keep_alive);
       if (!keep_alive) {
@@ -311,11 +372,20 @@ Server::~Server() { stop(); }
 void Server::add_route(std::string method, std::string path_pattern, Handler handler) {
   Route route;
   route.method = std::move(method);
+  route.pattern = path_pattern;
   for (auto seg : split_path(path_pattern)) {
     route.segments.emplace_back(seg);
   }
   route.handler = std::move(handler);
   impl_->routes.push_back(std::move(route));
+}
+
+std::vector<std::pair<std::string, std::string>> Server::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& route : impl_->routes) {
+    out.emplace_back(route.method, route.pattern);
+  }
+  return out;
 }
 
 boost::system::result<void, Failure> Server::start() {

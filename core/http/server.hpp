@@ -12,6 +12,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -61,6 +63,8 @@ public:
 
   /// Adds a route; call before start().
   void add_route(std::string method, std::string path_pattern, Handler handler);
+  /// Every route added so far as (method, path pattern), in the order added.
+  std::vector<std::pair<std::string, std::string>> routes() const;
   /// Binds and starts accepting. Fails with a message when the address cannot be bound.
   boost::system::result<void, Failure> start();
   /// Stops accepting and closes open connections. Safe from any thread.

@@ -1,5 +1,6 @@
 #include "gateways/webhook/inbound_parse.hpp"
 
+#include "core/http/message.hpp"
 #include "core/jid/jid.hpp"
 #include "gateways/webhook/detail/templates.hpp"
 #include "gateways/webhook/detail/text.hpp"
@@ -129,65 +130,20 @@ JsonResult parse_json(std::string_view text) {
   return {boost::system::in_place_value, std::move(j)};
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  c = ascii_lower(c);
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  return -1;
-}
-
-// application/x-www-form-urlencoded (WHATWG URL §5.1): '+' is a space, %XX a byte.
-std::optional<std::string> form_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= text.size()) {
-        return std::nullopt;
-      }
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return std::nullopt;
-      }
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // A form body as the JSON to read: the `payload` field's JSON when there is one, else an
 // object of the fields as strings (the first of repeated names wins).
 JsonResult parse_form(std::string_view body) {
+  auto pairs = core::http::parse_form(body);
+  if (!pairs) {
+    return problem(400, "invalid-form", "the form body has a malformed percent-encoding");
+  }
   json fields = json::object();
-  while (!body.empty()) {
-    const std::size_t amp = body.find('&');
-    const std::string_view pair = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-    if (pair.empty()) {
-      continue;
-    }
-    const std::size_t eq = pair.find('=');
-    auto name = form_decode(pair.substr(0, eq));
-    auto value = form_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-    if (!name || !value) {
-      return problem(400, "invalid-form", "the form body has a malformed percent-encoding");
-    }
-    if (!detail::is_valid_utf8(*name) || !detail::is_valid_utf8(*value)) {
+  for (auto& [name, value] : *pairs) {
+    if (!detail::is_valid_utf8(name) || !detail::is_valid_utf8(value)) {
       return problem(400, "invalid-utf8", "a form field is not valid UTF-8");
     }
-    if (!fields.contains(*name)) {
-      fields[*name] = std::move(*value);
+    if (!fields.contains(name)) {
+      fields[name] = std::move(value);
     }
   }
   if (fields.contains("payload")) {

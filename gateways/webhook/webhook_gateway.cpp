@@ -14,7 +14,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -22,6 +26,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <map>
+#include <mutex>
 
 namespace parley::gateways::webhook {
 
@@ -57,6 +62,7 @@ core::http::Response problem(unsigned status, std::string_view type, std::string
 
 struct Hook {
   config::WebhookConfig config;
+  storage::Timestamp updated; // stored hooks: when the admin API last changed it
   std::string secret;         // outbound signing
   std::string inbound_secret; // POST /hooks/NAME
   InboundSettings inbound;
@@ -68,9 +74,8 @@ public:
   explicit WebhookGateway(config::GatewayConfig settings) : settings_(std::move(settings)) {}
 
   boost::system::result<void, std::string> resolve_secrets() {
+    auto hooks = std::make_shared<HookMap>();
     for (const auto& hook_config : settings_.hooks) {
-      auto hook = std::make_unique<Hook>();
-      hook->config = hook_config;
       auto read = [](const std::string& value, const std::string& env, std::string& out) -> bool {
         if (!env.empty()) {
           const char* from_env = std::getenv(env.c_str());
@@ -83,29 +88,122 @@ public:
         }
         return true;
       };
-      if (!read(hook_config.secret, hook_config.secret_env, hook->secret)) {
+      std::string secret;
+      std::string inbound_secret;
+      if (!read(hook_config.secret, hook_config.secret_env, secret)) {
         return {boost::system::in_place_error, "hook " + hook_config.name + ": secret_env names " +
                                                    hook_config.secret_env + ", which is not set"};
       }
-      if (!read(hook_config.inbound_secret, hook_config.inbound_secret_env, hook->inbound_secret)) {
+      if (!read(hook_config.inbound_secret, hook_config.inbound_secret_env, inbound_secret)) {
         return {boost::system::in_place_error, "hook " + hook_config.name + ": inbound_secret_env names " +
                                                    hook_config.inbound_secret_env + ", which is not set"};
       }
-      if (!hook->secret.empty()) {
-        if (auto key = signing_key(hook->secret); !key) {
-          return {boost::system::in_place_error,
-                  "hook " + hook_config.name + ": the signing secret is not usable: " + key.error().message()};
-        }
+      auto hook = make_hook(hook_config, std::move(secret), std::move(inbound_secret));
+      if (!hook) {
+        return {boost::system::in_place_error, hook.error()};
       }
-      hook->inbound.default_recipient = hook_config.recipient;
-      hook->inbound.payload_template =
-          parse_payload_template(hook_config.template_name == "json" || hook_config.template_name == "text"
-                                     ? std::string_view("plain")
-                                     : std::string_view(hook_config.template_name))
-              .value_or(PayloadTemplate::auto_detect);
-      hooks_.emplace(hook_config.name, std::move(hook));
+      hooks->emplace(hook_config.name, std::move(*hook));
     }
+    config_hooks_ = hooks;
+    hooks_ = std::move(hooks);
     return {};
+  }
+
+  static boost::system::result<std::shared_ptr<Hook>, std::string> make_hook(const config::WebhookConfig& hook_config,
+                                                                            std::string secret,
+                                                                            std::string inbound_secret) {
+    auto hook = std::make_shared<Hook>();
+    hook->config = hook_config;
+    hook->secret = std::move(secret);
+    hook->inbound_secret = std::move(inbound_secret);
+    if (!hook->secret.empty()) {
+      if (auto key = signing_key(hook->secret); !key) {
+        return {boost::system::in_place_error,
+                "hook " + hook_config.name + ": the signing secret is not usable: " + key.error().message()};
+      }
+    }
+    hook->inbound.default_recipient = hook_config.recipient;
+    hook->inbound.payload_template =
+        parse_payload_template(hook_config.template_name == "json" || hook_config.template_name == "text"
+                                   ? std::string_view("plain")
+                                   : std::string_view(hook_config.template_name))
+            .value_or(PayloadTemplate::auto_detect);
+    return hook;
+  }
+
+  /// The hook named `name` (from the file or created through the admin API), or null.
+  std::shared_ptr<Hook> find_hook(std::string_view name) const {
+    std::shared_ptr<const HookMap> hooks;
+    {
+      std::lock_guard lock(hooks_mutex_);
+      hooks = hooks_;
+    }
+    const auto found = hooks->find(name);
+    return found == hooks->end() ? nullptr : found->second;
+  }
+
+  /// The hooks of the file plus those stored by the admin API. Blocks on storage: worker pool
+  /// (or start-up) only. A stored hook that did not change keeps its Hook (and its 410 state).
+  boost::system::result<void> load_stored_hooks(storage::Storage& storage) {
+    auto stored = storage.hooks().list(settings_.domain);
+    if (!stored) {
+      return stored.error();
+    }
+    auto next = std::make_shared<HookMap>(*config_hooks_);
+    std::shared_ptr<const HookMap> previous;
+    {
+      std::lock_guard lock(hooks_mutex_);
+      previous = hooks_;
+    }
+    for (const auto& row : *stored) {
+      if (next->find(row.name) != next->end()) {
+        continue; // the file wins
+      }
+      if (auto old = previous->find(row.name); old != previous->end() && old->second->updated == row.updated) {
+        next->emplace(row.name, old->second);
+        continue;
+      }
+      config::WebhookConfig c;
+      c.name = row.name;
+      c.url = row.url;
+      c.github_signature = row.github_signature;
+      c.recipient = row.recipient;
+      c.template_name = row.template_name;
+      auto hook = make_hook(c, row.secret, row.inbound_secret);
+      if (!hook) {
+        spdlog::warn("webhook gateway {}: stored {}", settings_.domain, hook.error());
+        continue;
+      }
+      (*hook)->updated = row.updated;
+      next->emplace(row.name, std::move(*hook));
+    }
+    std::lock_guard lock(hooks_mutex_);
+    hooks_ = std::move(next);
+    return {};
+  }
+
+  asio::awaitable<void> reload() override {
+    auto self = shared_from_this();
+    if (host_ == nullptr) {
+      co_return;
+    }
+    auto job = [self] { return self->load_stored_hooks(self->host_->storage()); };
+    if (auto loaded = co_await host_->workers().run(std::move(job)); !loaded) {
+      spdlog::warn("webhook gateway {}: cannot read stored hooks: {}", settings_.domain, loaded.error().message());
+    }
+  }
+
+  /// Other nodes may change the stored hooks: re-read them now and then.
+  asio::awaitable<void> reload_periodically() {
+    auto self = shared_from_this();
+    while (!stopped_) {
+      reload_timer_->expires_after(std::chrono::seconds(30));
+      auto [ec] = co_await reload_timer_->async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec || stopped_) {
+        co_return;
+      }
+      co_await reload();
+    }
   }
 
   const config::GatewayConfig& settings() const override { return settings_; }
@@ -120,7 +218,7 @@ public:
     for (auto& c : name) {
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
-    if (hooks_.find(name) == hooks_.end()) {
+    if (!find_hook(name)) {
       return {boost::system::in_place_error, Refusal{stanza_errc::item_not_found, "no webhook is named '" + name + "'"}};
     }
     return name;
@@ -129,16 +227,16 @@ public:
   boost::system::result<std::string, Refusal> accept(const Element& message) const override {
     auto to = Jid::parse(message.attribute("to").value_or(""));
     const std::string name = to ? std::string(to->local()) : std::string();
-    const auto found = hooks_.find(name);
-    if (found == hooks_.end()) {
+    const auto found = find_hook(name);
+    if (!found) {
       return {boost::system::in_place_error,
               Refusal{stanza_errc::item_not_found, "no webhook is named '" + name + "'"}};
     }
-    if (found->second->config.url.empty()) {
+    if (found->config.url.empty()) {
       return {boost::system::in_place_error,
               Refusal{stanza_errc::service_unavailable, "webhook '" + name + "' only receives; it has no URL"}};
     }
-    if (found->second->disabled) {
+    if (found->disabled) {
       return {boost::system::in_place_error,
               Refusal{stanza_errc::gone, "webhook '" + name + "' was disabled after its endpoint answered 410 Gone"}};
     }
@@ -149,13 +247,13 @@ public:
     auto self = shared_from_this();
     Attempt attempt;
     auto to = Jid::parse(message.attribute("to").value_or(""));
-    const auto found = to ? hooks_.find(std::string(to->local())) : hooks_.end();
-    if (found == hooks_.end() || found->second->config.url.empty()) {
+    const auto found = to ? find_hook(to->local()) : nullptr;
+    if (!found || found->config.url.empty()) {
       attempt.outcome = Attempt::Outcome::permanent;
       attempt.reason = "no webhook with a URL is named so any more";
       co_return attempt;
     }
-    Hook& hook = *found->second;
+    Hook& hook = *found;
     if (hook.disabled) {
       attempt.outcome = Attempt::Outcome::permanent;
       attempt.reason = "the webhook was disabled after its endpoint answered 410 Gone";
@@ -262,6 +360,12 @@ public:
     options.allow_private_addresses = settings_.allow_private_addresses;
     options.user_agent = "Parley webhook gateway";
     client_ = std::make_unique<core::http::Client>(host.io(), std::move(options));
+    // Start-up, before the I/O threads run: blocking on storage is fine here.
+    if (auto loaded = load_stored_hooks(host.storage()); !loaded) {
+      spdlog::warn("webhook gateway {}: cannot read stored hooks yet: {}", settings_.domain, loaded.error().message());
+    }
+    reload_timer_ = std::make_unique<asio::steady_timer>(host.io());
+    asio::co_spawn(host.io(), reload_periodically(), asio::detached);
     std::weak_ptr<WebhookGateway> weak = shared_from_this();
     host.http().add_route("POST", "/hooks/{name}", [weak](core::http::Request request, core::http::Responder respond) {
       auto self = weak.lock();
@@ -276,6 +380,10 @@ public:
   }
 
   void stop() override {
+    stopped_ = true;
+    if (reload_timer_) {
+      asio::post(reload_timer_->get_executor(), [self = shared_from_this()] { self->reload_timer_->cancel(); });
+    }
     if (client_) {
       client_->stop();
     }
@@ -287,12 +395,12 @@ private:
   asio::awaitable<void> inbound(core::http::Request request, std::shared_ptr<core::http::Responder> respond) {
     auto self = shared_from_this();
     const std::string name = request.params["name"];
-    const auto found = hooks_.find(name);
-    if (found == hooks_.end() || found->second->inbound_secret.empty()) {
+    const auto found = find_hook(name);
+    if (!found || found->inbound_secret.empty()) {
       (*respond)(problem(404, "urn:parley:problem:unknown-hook", "Not Found", "no inbound webhook is named '" + name + "'"));
       co_return;
     }
-    Hook& hook = *found->second;
+    Hook& hook = *found;
     if (auto authorized = authenticate(hook, request); !authorized) {
       (*respond)(problem(401, "urn:parley:problem:unauthorized", "Unauthorized", authorized.error().message()));
       co_return;
@@ -392,7 +500,12 @@ private:
   }
 
   config::GatewayConfig settings_;
-  std::map<std::string, std::unique_ptr<Hook>, std::less<>> hooks_;
+  using HookMap = std::map<std::string, std::shared_ptr<Hook>, std::less<>>;
+  std::shared_ptr<const HookMap> config_hooks_ = std::make_shared<HookMap>();
+  mutable std::mutex hooks_mutex_;
+  std::shared_ptr<const HookMap> hooks_ = config_hooks_;
+  std::unique_ptr<asio::steady_timer> reload_timer_;
+  std::atomic<bool> stopped_{false};
   std::unique_ptr<core::http::Client> client_;
   GatewayHost* host_ = nullptr;
 };
@@ -411,6 +524,7 @@ boost::system::result<std::unique_ptr<Gateway>, std::string> make_webhook_gatewa
     const config::GatewayConfig& settings() const override { return inner->settings(); }
     std::string_view identity_type() const override { return inner->identity_type(); }
     std::string_view default_name() const override { return inner->default_name(); }
+    std::string_view provider() const override { return "webhook"; }
     std::string prompt_description() const override { return inner->prompt_description(); }
     std::string prompt_label() const override { return inner->prompt_label(); }
     boost::system::result<std::string, Refusal> translate(std::string_view input) const override {
@@ -424,6 +538,7 @@ boost::system::result<std::unique_ptr<Gateway>, std::string> make_webhook_gatewa
     }
     void start(GatewayHost& host) override { inner->start(host); }
     void stop() override { inner->stop(); }
+    asio::awaitable<void> reload() override { return inner->reload(); }
     std::shared_ptr<WebhookGateway> inner;
   };
   return std::unique_ptr<Gateway>(std::make_unique<Owner>(std::move(gateway)));

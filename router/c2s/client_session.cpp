@@ -377,35 +377,55 @@ void ClientSession::open_stream_reply() {
   stream_open_ = true;
 }
 
+bool ClientSession::tls_required() const {
+  const auto tls_mode = service_.config().c2s.tls;
+  // With an external directory only PLAIN is possible, and PLAIN needs TLS: "optional" would
+  // offer nothing to authenticate with before STARTTLS.
+  return tls_mode == config::C2sTls::required ||
+         (tls_mode == config::C2sTls::optional && service_.router().users().external());
+}
+
+bool ClientSession::plain_allowed() const {
+  // "disabled" is the operator saying that this listener has no TLS of its own (loopback
+  // tests, or a TLS-terminating proxy in front): with an external directory PLAIN is then the
+  // only way in, so it is offered in the clear. The internal directory has SCRAM for that.
+  return tls_ != nullptr ||
+         (service_.router().users().external() && service_.config().c2s.tls == config::C2sTls::disabled);
+}
+
 asio::awaitable<void> ClientSession::send_features() {
   Element features("features", std::string(ns::streams));
   const auto tls_mode = service_.config().c2s.tls;
   const bool tls_offered = !tls_ && tls_mode != config::C2sTls::disabled;
+  const bool external = service_.router().users().external();
   if (state_ == State::negotiating) {
     if (tls_offered) {
       auto& starttls = features.add_child(Element("starttls", std::string(ns::tls)));
-      if (tls_mode == config::C2sTls::required) {
+      if (tls_required()) {
         starttls.add_child(Element("required", std::string(ns::tls)));
       }
     }
-    if (!(tls_offered && tls_mode == config::C2sTls::required)) {
+    if (!(tls_offered && tls_required())) {
       auto& mechs = features.add_child(Element("mechanisms", std::string(ns::sasl)));
       auto add = [&](std::string_view name) {
         mechs.add_child(Element("mechanism", std::string(ns::sasl))).add_text(std::string(name));
       };
-      if (tls_ && !negotiation_->bindings.empty()) {
-        add("SCRAM-SHA-256-PLUS");
-        add("SCRAM-SHA-1-PLUS");
+      if (!external) {
+        // An external directory has no stored keys, so SCRAM is impossible there.
+        if (tls_ && !negotiation_->bindings.empty()) {
+          add("SCRAM-SHA-256-PLUS");
+          add("SCRAM-SHA-1-PLUS");
+        }
+        add("SCRAM-SHA-256");
+        add("SCRAM-SHA-1");
       }
-      add("SCRAM-SHA-256");
-      add("SCRAM-SHA-1");
-      if (tls_) {
+      if (plain_allowed()) {
         add("PLAIN"); // RFC 6120 §6.3.3: PLAIN only where the channel is encrypted
       }
       if (service_.config().c2s.allow_registration) {
         features.add_child(Element("register", std::string(ns::register_feature)));
       }
-      if (!negotiation_->bindings.empty()) {
+      if (!external && !negotiation_->bindings.empty()) {
         // XEP-0440: tell the client which channel-binding types this stream supports.
         auto& cb = features.add_child(Element("sasl-channel-binding", std::string(sasl_cb_ns)));
         for (const auto& b : negotiation_->bindings) {
@@ -654,8 +674,7 @@ asio::awaitable<void> ClientSession::handle_negotiation(Element element) {
 
 asio::awaitable<void> ClientSession::handle_sasl(Element element) {
   auto& neg = *negotiation_;
-  const auto& cfg = service_.config();
-  if (!tls_ && cfg.c2s.tls == config::C2sTls::required) {
+  if (!tls_ && tls_required()) {
     co_await write_now(sasl_failure(SaslFailure::encryption_required));
     co_return;
   }
@@ -687,7 +706,7 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
     neg.scram.reset();
     neg.awaiting_client_first = neg.awaiting_final = false;
     if (mechanism == "PLAIN") {
-      if (!tls_) {
+      if (!plain_allowed()) {
         co_await write_now(sasl_failure(SaslFailure::encryption_required));
         co_return;
       }
@@ -706,25 +725,26 @@ asio::awaitable<void> ClientSession::handle_sasl(Element element) {
         co_await sasl_refuse(SaslFailure::invalid_authzid);
         co_return;
       }
-      auto creds = co_await lookup_credentials(std::string(user->local()), "SCRAM-SHA-256");
-      if (!creds && creds.error() != storage::storage_errc::not_found) {
-        co_await write_now(sasl_failure(SaslFailure::temporary_auth_failure));
+      // The directory decides: stored SCRAM keys, or the external authentication service.
+      std::string local(user->local());
+      std::string domain(user->domain());
+      std::string prepared = std::move(*password);
+      const auto verdict = co_await service_.router().users().check_password(local, std::move(domain),
+                                                                              std::move(prepared));
+      if (verdict == router::auth::Answer::unavailable) {
+        // Never a login, and not the client's fault: no delay, no failure counted.
+        co_await write_now(sasl_failure(SaslFailure::temporary_auth_failure,
+                                        "the account service is unavailable; try again later"));
         co_return;
       }
-      bool ok = false;
-      if (creds) {
-        core::sasl::ScramSecrets secrets{creds->salt, creds->iterations, creds->stored_key, creds->server_key};
-        const std::string pw = *password;
-        auto job12 = [secrets, pw] { return core::sasl::verify_password(ScramHash::sha256, secrets, pw); };
-        ok = co_await service_.router().workers().run(std::move(job12));
-      }
-      if (!ok) {
+      if (verdict != router::auth::Answer::yes) {
         co_await sasl_refuse(SaslFailure::not_authorized);
         co_return;
       }
-      username_ = std::string(user->local());
-    } else if (mechanism == "SCRAM-SHA-1" || mechanism == "SCRAM-SHA-256" || mechanism == "SCRAM-SHA-1-PLUS" ||
-               mechanism == "SCRAM-SHA-256-PLUS") {
+      username_ = std::move(local);
+    } else if ((mechanism == "SCRAM-SHA-1" || mechanism == "SCRAM-SHA-256" || mechanism == "SCRAM-SHA-1-PLUS" ||
+                mechanism == "SCRAM-SHA-256-PLUS") &&
+               !service_.router().users().external()) {
       const bool plus = mechanism.ends_with("-PLUS");
       if (plus && (neg.bindings.empty() || !tls_)) {
         co_await write_now(sasl_failure(SaslFailure::invalid_mechanism));
@@ -803,6 +823,11 @@ asio::awaitable<void> ClientSession::handle_registration(Element iq) {
   const auto& cfg = service_.config();
   const std::string_view type = iq.attribute("type").value_or("");
   auto reply = [&](Element e) { return write_now(core::xml::serialize(e, ns::client)); };
+  if (service_.router().users().external()) {
+    co_await reply(core::stanza::make_error(iq, core::stanza::stanza_errc::not_allowed,
+                                            "accounts are created in an external service, not here"));
+    co_return;
+  }
   if (!cfg.c2s.allow_registration || (!tls_ && cfg.c2s.tls == config::C2sTls::required)) {
     // XEP-0077 §3.1: a server that does not offer registration says service-unavailable.
     co_await reply(core::stanza::make_error(iq, core::stanza::stanza_errc::service_unavailable));

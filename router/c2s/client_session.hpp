@@ -86,6 +86,10 @@ private:
   boost::asio::awaitable<boost::system::result<storage::ScramCredentials>> lookup_credentials(std::string user,
                                                                                              std::string mechanism);
   boost::asio::awaitable<void> send_features();
+  /// STARTTLS must come before authentication on this listener.
+  bool tls_required() const;
+  /// SASL PLAIN may be used on this stream as it is now.
+  bool plain_allowed() const;
   void open_stream_reply();
   void enqueue(std::string data);
   void enqueue_stanza(std::string data);

@@ -79,6 +79,18 @@ void check_same(const Config& a, const Config& b) {
   CHECK(a.storage.postgres_connections == b.storage.postgres_connections);
   CHECK(a.storage.workers == b.storage.workers);
   CHECK(a.storage.offline_quota == b.storage.offline_quota);
+  CHECK(a.auth.backend == b.auth.backend);
+  CHECK(a.auth.url == b.auth.url);
+  CHECK(a.auth.timeout_seconds == b.auth.timeout_seconds);
+  CHECK(a.auth.cache_seconds == b.auth.cache_seconds);
+  CHECK(a.auth.allow_private_addresses == b.auth.allow_private_addresses);
+  CHECK(a.auth.auth_token_env == b.auth.auth_token_env);
+  CHECK(a.muc.enabled == b.muc.enabled);
+  CHECK(a.muc.domain == b.muc.domain);
+  CHECK(a.muc.name == b.muc.name);
+  CHECK(a.muc.max_occupants == b.muc.max_occupants);
+  CHECK(a.muc.max_history == b.muc.max_history);
+  CHECK(a.muc.max_rooms == b.muc.max_rooms);
 }
 
 /// A file under the system temporary directory, removed at the end of the test.
@@ -237,7 +249,7 @@ TEST_CASE("unknown tables and keys") {
   }
   SUBCASE("a key from another table says where it belongs") {
     check_error("[server]\nport = 5222\n", 2, 1,
-                "unknown key 'port' in [server]; it belongs in [c2s] or [http]");
+                "unknown key 'port' in [server]; it belongs in [c2s], [http] or [admin]");
   }
   SUBCASE("a misspelt table") {
     check_error("[srever]\nhosts = [\"a\"]\n", 1, 2,
@@ -743,4 +755,120 @@ url = "https://x"
   const auto not_array = parley::config::load_string("[gateway]\ndomain = \"h.example\"\n", "g.toml");
   REQUIRE(not_array.errors.size() == 1);
   CHECK(not_array.errors[0].message.find("[[gateway]]") != std::string::npos);
+}
+
+TEST_CASE("[auth]") {
+  SUBCASE("defaults: the internal directory") {
+    const Config& testling = embedded_default();
+    CHECK(testling.auth.backend == AuthBackend::internal);
+    CHECK(testling.auth.url.empty());
+    CHECK(testling.auth.timeout_seconds == 5);
+    CHECK(testling.auth.cache_seconds == 60);
+    CHECK_FALSE(testling.auth.allow_private_addresses);
+    CHECK(testling.auth.auth_token_env.empty());
+  }
+  SUBCASE("every key") {
+    const Config testling = check_loads(R"([auth]
+backend = "http"
+url = "http://127.0.0.1:8080/xmpp/"
+timeout_seconds = 2
+cache_seconds = 0
+allow_private_addresses = true
+auth_token_env = "PARLEY_AUTH_TOKEN"
+)");
+    CHECK(testling.auth.backend == AuthBackend::http);
+    CHECK(testling.auth.url == "http://127.0.0.1:8080/xmpp/");
+    CHECK(testling.auth.timeout_seconds == 2);
+    CHECK(testling.auth.cache_seconds == 0);
+    CHECK(testling.auth.allow_private_addresses);
+    CHECK(testling.auth.auth_token_env == "PARLEY_AUTH_TOKEN");
+  }
+  SUBCASE("http needs a url") {
+    check_error("[auth]\nbackend = \"http\"\n", 2, 11,
+                "[auth] url: is required with backend = \"http\" (for example "
+                "\"https://auth.example.com/xmpp\")");
+    check_error("[auth]\nbackend = \"http\"\nurl = \"\"\n", 3, 7,
+                "[auth] url: is required with backend = \"http\" (for example "
+                "\"https://auth.example.com/xmpp\")");
+  }
+  SUBCASE("the url is an http(s) base URL") {
+    check_error("[auth]\nurl = \"ftp://auth.example.com\"\n", 2, 7,
+                "[auth] url: 'ftp://auth.example.com' is not an http:// or https:// URL");
+    check_error("[auth]\nurl = \"https://auth.example.com/x?key=1\"\n", 2, 7,
+                "[auth] url: 'https://auth.example.com/x?key=1' has a query or fragment; give the base "
+                "URL that /check_password and /user_exists are appended to");
+  }
+  SUBCASE("a loopback service needs allow_private_addresses") {
+    for (const char* url : {"http://localhost:8080/auth", "http://127.0.0.1/auth", "http://[::1]:80",
+                            "https://user@127.1.2.3:9/x"}) {
+      INFO(url);
+      const LoadResult testling =
+          load("[auth]\nbackend = \"http\"\nurl = \"" + std::string(url) + "\"\n");
+      REQUIRE(testling.errors.size() == 1);
+      CHECK(testling.errors[0].message.find("is on loopback; set allow_private_addresses = true") !=
+            std::string::npos);
+    }
+    check_loads("[auth]\nbackend = \"http\"\nurl = \"https://auth.example.com/xmpp\"\n");
+    check_loads("[auth]\nbackend = \"http\"\nurl = \"http://10.0.0.7/xmpp\"\n");
+  }
+  SUBCASE("ranges and names") {
+    check_error("[auth]\ntimeout_seconds = 0\n", 2, 19,
+                "[auth] timeout_seconds: 0 is out of range; expected 1..60");
+    check_error("[auth]\ncache_seconds = 3601\n", 2, 17,
+                "[auth] cache_seconds: 3601 is out of range; expected 0..3600 (0 caches nothing)");
+    check_error("[auth]\nbackend = \"ldap\"\n", 2, 11,
+                "[auth] backend: 'ldap' is not accepted; expected one of: internal, http");
+  }
+  SUBCASE("no in-band registration with an external directory") {
+    check_error("[c2s]\nallow_registration = true\n[auth]\nbackend = \"http\"\n"
+                "url = \"https://auth.example.com\"\n",
+                4, 11,
+                "[auth] backend: \"http\" cannot be combined with [c2s] allow_registration = true; "
+                "accounts are created in the authentication service");
+  }
+}
+
+TEST_CASE("[muc]") {
+  SUBCASE("defaults: a service at conference.HOST for each host") {
+    const Config& testling = embedded_default();
+    CHECK(testling.muc.enabled);
+    CHECK(testling.muc.domain.empty());
+    CHECK(testling.muc.name == "Chatrooms");
+    CHECK(testling.muc.max_occupants == 200);
+    CHECK(testling.muc.max_history == 100);
+    CHECK(testling.muc.max_rooms == 10000);
+  }
+  SUBCASE("every key") {
+    const Config testling = check_loads(R"([muc]
+enabled = false
+domain = "rooms.example.com"
+name = "Rooms"
+max_occupants = 50
+max_history = 0
+max_rooms = 3
+)");
+    CHECK_FALSE(testling.muc.enabled);
+    CHECK(testling.muc.domain == "rooms.example.com");
+    CHECK(testling.muc.name == "Rooms");
+    CHECK(testling.muc.max_occupants == 50);
+    CHECK(testling.muc.max_history == 0);
+    CHECK(testling.muc.max_rooms == 3);
+  }
+  SUBCASE("the service needs a domain of its own") {
+    check_error("[server]\nhosts = [\"example.com\"]\n[muc]\ndomain = \"example.com\"\n", 4, 10,
+                "[muc] domain: 'example.com' is also in [server] hosts; the chat service needs a domain of its own");
+    const LoadResult gateway = load("[server]\nhosts = [\"example.com\"]\n[[gateway]]\n"
+                                    "domain = \"conference.example.com\"\nkind = \"webhook\"\n");
+    REQUIRE(gateway.errors.size() == 1);
+    CHECK(gateway.errors[0].message.find("is also a [[gateway]] domain") != std::string::npos);
+    // Turned off, the default domain does not matter.
+    check_loads("[server]\nhosts = [\"example.com\"]\n[[gateway]]\ndomain = \"conference.example.com\"\n"
+                "kind = \"webhook\"\n[muc]\nenabled = false\n");
+  }
+  SUBCASE("bad values") {
+    check_error("[muc]\ndomain = \"a b\"\n", 2, 10, "[muc] domain: 'a b' contains a space or control character");
+    check_error("[muc]\nmax_occupants = 0\n", 2, 17,
+                "[muc] max_occupants: 0 is out of range; expected 1..1000000");
+    check_error("[muc]\nname = \"\"\n", 2, 8, "[muc] name: must not be empty");
+  }
 }

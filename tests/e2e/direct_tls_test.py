@@ -190,6 +190,10 @@ def advertised_mechanisms(server):
            base64.b64encode(b"\0alice\0alice-pw").decode() + "</auth>")
     assert r.read_until(r"<success[^>]*/>|<success.*?</success>|<failure.*?</failure>").startswith("<success")
     assert bind(r, "plain") == "alice@localhost/plain"
+    # ...and a wrong password does not: PLAIN is checked against the stored SCRAM keys.
+    starttls_raw.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" +
+                      base64.b64encode(b"\0alice\0not-alice-pw").decode() + "</auth>")
+    assert "<not-authorized/>" in starttls_raw.read_until(r"<success[^>]*/>|<success.*?</success>|<failure.*?</failure>")
 
     # TLS 1.2: tls-exporter is not defined without extended master secret (RFC 9266 §3), so
     # only tls-server-end-point is listed.

@@ -19,9 +19,9 @@ from rawxmpp import Raw
 SM = "urn:xmpp:sm:3"
 
 
-def health(server):
+def health(server, path="/health"):
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/health", timeout=10) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}{path}", timeout=10) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -99,6 +99,15 @@ recipient = "carol@localhost"
             status, body = health(server)
             assert status == 503, (status, body)
             assert json.loads(body)["type"] == "urn:parley:problem:storage-unavailable", body
+            # The readiness probe says the same; the process is still alive, and /metrics still
+            # answers, without the outbox gauge that it cannot count.
+            status, body = health(server, "/health/ready")
+            assert status == 503, (status, body)
+            assert json.loads(body)["type"] == "urn:parley:problem:storage-unavailable", body
+            assert health(server, "/health/live")[0] == 200
+            status, body = health(server, "/metrics")
+            assert status == 200 and "\nparley_sessions 3\n" in body, (status, body)
+            assert "parley_outbox_items{" not in body, body
 
             # An inbound webhook for offline carol cannot be stored: 503, not 202.
             status, body = hook(server, "webhook while down")
@@ -137,6 +146,7 @@ recipient = "carol@localhost"
             cluster.start()
             # The pool reconnects by itself (with backoff); no restart of parleyd.
             wait_for(lambda: health(server)[0] == 200, 30, "/health to answer 200 again")
+            assert health(server, "/health/ready")[0] == 200
 
             # The client sends its unacknowledged message again on a new session.
             alice = login(server.c2s_port, "alice", "pw-alice", "phone", sm=True)

@@ -252,7 +252,8 @@ TEST_CASE_TEMPLATE("concurrency: 4 workers claiming at once take every work item
   REQUIRE(enqueued.size() == static_cast<std::size_t>(item_count));
 
   std::mutex claims_mutex;
-  std::map<WorkItemId, int> claims; // guarded by claims_mutex
+  std::map<WorkItemId, int> claims;           // guarded by claims_mutex
+  std::map<WorkItemId, std::string> claimers; // guarded by claims_mutex
   std::atomic<int> batches{0};
   std::atomic<int> failures{0};
   {
@@ -278,8 +279,11 @@ TEST_CASE_TEMPLATE("concurrency: 4 workers claiming at once take every work item
             {
               std::lock_guard lock(claims_mutex);
               ++claims[item.id];
+              claimers[item.id] = owner;
             }
-            if (item.owner != owner || item.attempts != 1 || !work.complete(item.id, owner, now)) {
+            // A gateway's own event, recorded while other workers claim around it.
+            if (item.owner != owner || item.attempts != 1 || !work.add_event(item.id, now, "sent", owner) ||
+                !work.complete(item.id, owner, now)) {
               ++failures;
             }
           }
@@ -300,4 +304,15 @@ TEST_CASE_TEMPLATE("concurrency: 4 workers claiming at once take every work item
   CHECK(work.count("outbox", WorkState::done).value() == static_cast<std::uint64_t>(item_count));
   CHECK(work.count("outbox", WorkState::claimed).value() == 0);
   CHECK(work.count("outbox", WorkState::pending).value() == 0);
+
+  // Each timeline holds exactly the one claim that took the item.
+  int wrong_timelines = 0;
+  for (const auto& [id, owner] : claimers) {
+    const std::vector<WorkEvent> expected{
+        {id, now, "enqueued", ""}, {id, now, "claimed", owner}, {id, now, "sent", owner}, {id, now, "completed", ""}};
+    if (work.events(id).value() != expected) {
+      ++wrong_timelines;
+    }
+  }
+  CHECK(wrong_timelines == 0);
 }

@@ -100,10 +100,94 @@ CREATE TABLE seen_keys (
 CREATE INDEX seen_keys_by_age ON seen_keys(created_us);
 )sql";
 
+// work_events: the timeline of each work item, in seq order. The primary key (item, seq) is
+// the one index: it serves the timeline query and the cascade when purge deletes items.
+constexpr const char* admin_schema = R"sql(
+CREATE TABLE work_events (
+  item        BIGINT NOT NULL REFERENCES work_items(id) ON DELETE CASCADE,
+  seq         BIGINT GENERATED ALWAYS AS IDENTITY,
+  at_us       BIGINT NOT NULL,
+  event       TEXT NOT NULL CHECK (event <> ''),
+  detail      TEXT NOT NULL,
+  PRIMARY KEY (item, seq)
+);
+
+CREATE TABLE api_tokens (
+  id           TEXT COLLATE "C" PRIMARY KEY CHECK (id <> ''),
+  hash         TEXT NOT NULL CHECK (hash <> ''),
+  scope        TEXT NOT NULL CHECK (scope <> ''),
+  description  TEXT NOT NULL,
+  created_us   BIGINT NOT NULL
+);
+
+CREATE TABLE registrations (
+  domain      TEXT COLLATE "C" NOT NULL CHECK (domain <> ''),
+  address     TEXT COLLATE "C" NOT NULL CHECK (address <> ''),
+  owner       TEXT COLLATE "C" NOT NULL CHECK (owner <> ''),
+  created_us  BIGINT NOT NULL,
+  PRIMARY KEY (domain, address, owner)
+);
+CREATE INDEX registrations_by_owner ON registrations(owner, domain, address);
+
+CREATE TABLE webhooks (
+  domain            TEXT COLLATE "C" NOT NULL CHECK (domain <> ''),
+  name              TEXT COLLATE "C" NOT NULL CHECK (name <> ''),
+  url               TEXT NOT NULL,
+  secret            TEXT NOT NULL,
+  github_signature  BOOLEAN NOT NULL,
+  inbound_secret    TEXT NOT NULL,
+  recipient         TEXT NOT NULL,
+  template_name     TEXT NOT NULL,
+  created_us        BIGINT NOT NULL,
+  updated_us        BIGINT NOT NULL,
+  PRIMARY KEY (domain, name)
+);
+)sql";
+
+// Multi-user chat rooms that outlive their occupants (XEP-0045 persistent rooms); the same
+// tables as the SQLite backend's migration 5.
+constexpr const char* muc_schema = R"sql(
+CREATE TABLE muc_rooms (
+  service         TEXT COLLATE "C" NOT NULL CHECK (service <> ''),
+  room            TEXT COLLATE "C" NOT NULL CHECK (room <> ''),
+  name            TEXT NOT NULL,
+  description     TEXT NOT NULL,
+  password        TEXT NOT NULL,
+  members_only    BOOLEAN NOT NULL,
+  moderated       BOOLEAN NOT NULL,
+  max_occupants   BIGINT NOT NULL CHECK (max_occupants >= 0),
+  public_room     BOOLEAN NOT NULL,
+  persistent      BOOLEAN NOT NULL,
+  history_length  BIGINT NOT NULL CHECK (history_length >= 0),
+  whois           TEXT NOT NULL CHECK (whois IN ('moderators', 'anyone')),
+  change_subject  BOOLEAN NOT NULL,
+  allow_invites   BOOLEAN NOT NULL,
+  allow_pm        TEXT NOT NULL CHECK (allow_pm IN ('anyone', 'participants', 'moderators', 'none')),
+  subject         TEXT NOT NULL,
+  subject_by      TEXT NOT NULL,
+  subject_at_us   BIGINT NOT NULL,
+  created_us      BIGINT NOT NULL,
+  PRIMARY KEY (service, room)
+);
+
+CREATE TABLE muc_affiliations (
+  service      TEXT COLLATE "C" NOT NULL,
+  room         TEXT COLLATE "C" NOT NULL,
+  jid          TEXT COLLATE "C" NOT NULL CHECK (jid <> ''),
+  affiliation  TEXT NOT NULL CHECK (affiliation IN ('owner', 'admin', 'member', 'outcast')),
+  nick         TEXT NOT NULL,
+  reason       TEXT NOT NULL,
+  PRIMARY KEY (service, room, jid),
+  FOREIGN KEY (service, room) REFERENCES muc_rooms(service, room) ON DELETE CASCADE
+);
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "durable work queue", work_queue_schema},
     Migration{3, "keys of handled inbound deliveries", seen_schema},
+    Migration{4, "work item timelines, API tokens, gateway registrations, stored webhooks", admin_schema},
+    Migration{5, "multi-user chat rooms and their affiliations", muc_schema},
 };
 
 // pg_advisory_xact_lock key: "parl" in ASCII.

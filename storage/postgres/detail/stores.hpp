@@ -113,12 +113,15 @@ public:
   boost::system::result<std::uint64_t> count(std::string_view queue, WorkState state) override;
   boost::system::result<std::size_t> purge(std::string_view queue, WorkState state, Timestamp before) override;
   boost::system::result<std::vector<std::string>> queues() override;
+  boost::system::result<void> add_event(WorkItemId id, Timestamp at, std::string_view event,
+                                        std::string_view detail) override;
+  boost::system::result<std::vector<WorkEvent>> events(WorkItemId id) override;
   boost::system::result<void> restore(const WorkItem& item) override;
 
 private:
-  /// claimed -> `to` for complete, retry and bury.
-  boost::system::result<void> finish(WorkItemId id, std::string_view owner, Timestamp now, WorkState to,
-                                     Timestamp due, std::string_view error);
+  /// claimed -> `to` for complete, retry and bury, recording `event` (detail: `error`).
+  boost::system::result<void> finish(WorkItemId id, std::string_view owner, Timestamp now, WorkState to, Timestamp due,
+                                     std::string_view error, std::string_view event);
   Database& database_;
 };
 
@@ -135,11 +138,73 @@ private:
   Database& database_;
 };
 
+class TokenStore final : public storage::TokenStore {
+public:
+  explicit TokenStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<void> create(const ApiToken& token) override;
+  boost::system::result<ApiToken> get(std::string_view id) override;
+  boost::system::result<std::vector<ApiToken>> list() override;
+  boost::system::result<void> revoke(std::string_view id) override;
+
+private:
+  Database& database_;
+};
+
+class RegistrationStore final : public storage::RegistrationStore {
+public:
+  explicit RegistrationStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<bool> assign(std::string_view domain, std::string_view address, std::string_view owner,
+                                     Timestamp now) override;
+  boost::system::result<void> unassign(std::string_view domain, std::string_view address,
+                                       std::string_view owner) override;
+  boost::system::result<std::vector<std::string>> owners(std::string_view domain, std::string_view address) override;
+  boost::system::result<std::vector<Registration>> of_owner(std::string_view owner) override;
+  boost::system::result<std::vector<Registration>> list(std::string_view domain, std::string_view after_address,
+                                                        std::string_view after_owner, std::size_t limit) override;
+  boost::system::result<std::size_t> remove_owner(std::string_view owner) override;
+  boost::system::result<std::vector<std::string>> domains() override;
+
+private:
+  Database& database_;
+};
+
+class HookStore final : public storage::HookStore {
+public:
+  explicit HookStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<void> create(const StoredHook& hook) override;
+  boost::system::result<void> update(const StoredHook& hook) override;
+  boost::system::result<StoredHook> get(std::string_view domain, std::string_view name) override;
+  boost::system::result<std::vector<StoredHook>> list(std::string_view domain) override;
+  boost::system::result<void> remove(std::string_view domain, std::string_view name) override;
+
+private:
+  Database& database_;
+};
+
+class RoomStore final : public storage::RoomStore {
+public:
+  explicit RoomStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<void> put(const StoredRoom& room) override;
+  boost::system::result<StoredRoom> get(std::string_view service, std::string_view room) override;
+  boost::system::result<std::vector<StoredRoom>> list(std::string_view service) override;
+  boost::system::result<void> remove(std::string_view service, std::string_view room) override;
+
+private:
+  /// The rooms of `service` (every room when empty), or the one room (service, room).
+  boost::system::result<std::vector<StoredRoom>> select(std::string_view service, std::string_view room);
+  Database& database_;
+};
+
 class PostgresStorage final : public Storage {
 public:
   explicit PostgresStorage(Options options)
-      : database_(std::move(options)), users_(database_), roster_(database_), offline_(database_),
-        work_(database_), seen_(database_) {}
+      : database_(std::move(options)), users_(database_), roster_(database_), offline_(database_), work_(database_),
+        seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_),
+        rooms_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -148,6 +213,10 @@ public:
   storage::OfflineStore& offline() override { return offline_; }
   storage::WorkQueue& work() override { return work_; }
   storage::SeenStore& seen() override { return seen_; }
+  storage::TokenStore& tokens() override { return tokens_; }
+  storage::RegistrationStore& registrations() override { return registrations_; }
+  storage::HookStore& hooks() override { return hooks_; }
+  storage::RoomStore& rooms() override { return rooms_; }
   std::string_view backend_name() const noexcept override { return "postgres"; }
   boost::system::result<void> ping() override {
     return database_.with_connection([](Connection& connection) -> boost::system::result<void> {
@@ -166,6 +235,10 @@ private:
   OfflineStore offline_;
   WorkQueue work_;
   SeenStore seen_;
+  TokenStore tokens_;
+  RegistrationStore registrations_;
+  HookStore hooks_;
+  RoomStore rooms_;
 };
 
 inline std::int64_t micros(Timestamp t) noexcept {

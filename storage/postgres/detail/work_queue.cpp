@@ -63,12 +63,16 @@ boost::system::result<Enqueued> WorkQueue::enqueue(std::string_view queue, std::
   return database_.with_connection([&](Connection& connection) -> boost::system::result<Enqueued> {
     Params params;
     params.text(queue).text(key).text(payload).integer(micros(now)).integer(micros(due));
-    // One statement either way: a new row, or nothing and then the existing row's id. The
-    // insert's ON CONFLICT waits for a concurrent insert of the same key to commit or abort.
+    // One statement either way: a new row with its "enqueued" event, or nothing and then the
+    // existing row's id. The insert's ON CONFLICT waits for a concurrent insert of the same key to
+    // commit or abort.
     auto inserted = connection.exec(
-        "INSERT INTO work_items(queue, key, payload, state, attempts, created_us, due_us, owner, lease_until_us, "
-        "last_error, updated_us) VALUES($1, $2, $3, 'pending', 0, $4, $5, '', 0, '', $4) "
-        "ON CONFLICT(queue, key) DO NOTHING RETURNING id",
+        "WITH created AS (INSERT INTO work_items(queue, key, payload, state, attempts, created_us, due_us, owner, "
+        "lease_until_us, last_error, updated_us) VALUES($1, $2, $3, 'pending', 0, $4::bigint, $5::bigint, '', 0, '', "
+        "$4::bigint) ON CONFLICT(queue, key) DO NOTHING RETURNING id), "
+        "logged AS (INSERT INTO work_events(item, at_us, event, detail) "
+        "SELECT id, $4::bigint, 'enqueued', '' FROM created) "
+        "SELECT id FROM created",
         params);
     if (!inserted) {
       return inserted.error();
@@ -104,15 +108,22 @@ boost::system::result<std::vector<WorkItem>> WorkQueue::claim(std::string_view q
         .text(owner)
         .integer(micros(now) + static_cast<std::int64_t>(lease.count()));
     // SKIP LOCKED: rows another claimer is taking right now are passed over, not waited for,
-    // so any number of workers on any number of nodes claim disjoint items.
+    // so any number of workers on any number of nodes claim disjoint items. NO KEY UPDATE is the
+    // lock the UPDATE takes anyway; unlike FOR UPDATE it does not clash with the key-share lock
+    // that an add_event on the item takes through the foreign key of work_events.
+    // The "claimed" events go in the same statement: one round trip, one transaction.
     auto rows = connection.exec(
-        "UPDATE work_items w SET state = 'claimed', owner = $4, lease_until_us = $5::bigint, "
+        "WITH claimed AS (UPDATE work_items w SET state = 'claimed', owner = $4, lease_until_us = $5::bigint, "
         "attempts = w.attempts + 1, updated_us = $2::bigint "
         "FROM (SELECT id FROM work_items WHERE queue = $1 AND "
         "((state = 'pending' AND due_us <= $2::bigint) OR (state = 'claimed' AND lease_until_us <= $2::bigint)) "
-        "ORDER BY due_us, id LIMIT $3 FOR UPDATE SKIP LOCKED) due "
+        "ORDER BY due_us, id LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED) due "
         "WHERE w.id = due.id RETURNING w.id, w.queue, w.key, w.payload, w.state, w.attempts, w.created_us, "
-        "w.due_us, w.owner, w.lease_until_us, w.last_error, w.updated_us",
+        "w.due_us, w.owner, w.lease_until_us, w.last_error, w.updated_us), "
+        "logged AS (INSERT INTO work_events(item, at_us, event, detail) "
+        "SELECT id, $2::bigint, 'claimed', $4::text FROM claimed) "
+        "SELECT id, queue, key, payload, state, attempts, created_us, due_us, owner, lease_until_us, last_error, "
+        "updated_us FROM claimed",
         params);
     if (!rows) {
       return rows.error();
@@ -128,16 +139,25 @@ boost::system::result<std::vector<WorkItem>> WorkQueue::claim(std::string_view q
 }
 
 boost::system::result<void> WorkQueue::finish(WorkItemId id, std::string_view owner, Timestamp now, WorkState to,
-                                              Timestamp due, std::string_view error) {
+                                              Timestamp due, std::string_view error, std::string_view event) {
   assert(off_io_thread());
   return database_.with_connection([&](Connection& connection) -> boost::system::result<void> {
     Params params;
-    params.integer(id).text(owner).text(to_string(to)).integer(micros(now)).integer(micros(due)).text(error);
-    // due and last_error change only for retry and bury; complete keeps them.
-    auto rows = connection.exec("UPDATE work_items SET state = $3, updated_us = $4::bigint, "
-                                "due_us = CASE WHEN $3 = 'pending' THEN $5::bigint ELSE due_us END, "
-                                "last_error = CASE WHEN $3 = 'done' THEN last_error ELSE $6 END "
-                                "WHERE id = $1 AND state = 'claimed' AND owner = $2",
+    params.integer(id)
+        .text(owner)
+        .text(to_string(to))
+        .integer(micros(now))
+        .integer(micros(due))
+        .text(error)
+        .text(event);
+    // due and last_error change only for retry and bury; complete keeps them. The event goes in
+    // the same statement, and only for a row that moved: the insert counts the moved rows.
+    auto rows = connection.exec("WITH moved AS (UPDATE work_items SET state = $3::text, updated_us = $4::bigint, "
+                                "due_us = CASE WHEN $3::text = 'pending' THEN $5::bigint ELSE due_us END, "
+                                "last_error = CASE WHEN $3::text = 'done' THEN last_error ELSE $6::text END "
+                                "WHERE id = $1 AND state = 'claimed' AND owner = $2 RETURNING id) "
+                                "INSERT INTO work_events(item, at_us, event, detail) "
+                                "SELECT id, $4::bigint, $7::text, $6::text FROM moved",
                                 params);
     if (!rows) {
       return rows.error();
@@ -156,17 +176,17 @@ boost::system::result<void> WorkQueue::finish(WorkItemId id, std::string_view ow
 }
 
 boost::system::result<void> WorkQueue::complete(WorkItemId id, std::string_view owner, Timestamp now) {
-  return finish(id, owner, now, WorkState::done, now, {});
+  return finish(id, owner, now, WorkState::done, now, {}, "completed");
 }
 
 boost::system::result<void> WorkQueue::retry(WorkItemId id, std::string_view owner, Timestamp now, Timestamp due,
                                              std::string_view error) {
-  return finish(id, owner, now, WorkState::pending, due, error);
+  return finish(id, owner, now, WorkState::pending, due, error, "retry");
 }
 
 boost::system::result<void> WorkQueue::bury(WorkItemId id, std::string_view owner, Timestamp now,
                                             std::string_view error) {
-  return finish(id, owner, now, WorkState::dead, now, error);
+  return finish(id, owner, now, WorkState::dead, now, error, "buried");
 }
 
 boost::system::result<void> WorkQueue::revive(WorkItemId id, Timestamp now) {
@@ -174,8 +194,10 @@ boost::system::result<void> WorkQueue::revive(WorkItemId id, Timestamp now) {
   return database_.with_connection([&](Connection& connection) -> boost::system::result<void> {
     Params params;
     params.integer(id).integer(micros(now));
-    auto rows = connection.exec("UPDATE work_items SET state = 'pending', due_us = $2, updated_us = $2, "
-                                "attempts = 0 WHERE id = $1 AND state = 'dead'",
+    auto rows = connection.exec("WITH moved AS (UPDATE work_items SET state = 'pending', due_us = $2::bigint, "
+                                "updated_us = $2::bigint, attempts = 0 WHERE id = $1 AND state = 'dead' RETURNING id) "
+                                "INSERT INTO work_events(item, at_us, event, detail) "
+                                "SELECT id, $2::bigint, 'revived', '' FROM moved",
                                 params);
     if (!rows) {
       return rows.error();
@@ -274,6 +296,53 @@ boost::system::result<std::vector<std::string>> WorkQueue::queues() {
   });
 }
 
+boost::system::result<void> WorkQueue::add_event(WorkItemId id, Timestamp at, std::string_view event,
+                                                 std::string_view detail) {
+  assert(off_io_thread());
+  if (event.empty()) {
+    return storage_errc::invalid_argument;
+  }
+  return database_.with_connection([&](Connection& connection) -> boost::system::result<void> {
+    Params params;
+    params.integer(id).integer(micros(at)).text(event).text(detail);
+    // An unknown (or concurrently purged) id violates the foreign key: not_found.
+    auto inserted =
+        connection.exec("INSERT INTO work_events(item, at_us, event, detail) VALUES($1, $2, $3, $4)", params);
+    if (!inserted) {
+      return inserted.error();
+    }
+    return {};
+  });
+}
+
+boost::system::result<std::vector<WorkEvent>> WorkQueue::events(WorkItemId id) {
+  assert(off_io_thread());
+  return database_.with_connection([&](Connection& connection) -> boost::system::result<std::vector<WorkEvent>> {
+    Params params;
+    params.integer(id);
+    // One statement tells "no such item" (no row) from "no events" (one row of NULLs).
+    auto rows = connection.exec("SELECT e.at_us, e.event, e.detail FROM work_items i "
+                                "LEFT JOIN work_events e ON e.item = i.id WHERE i.id = $1 ORDER BY e.seq",
+                                params);
+    if (!rows) {
+      return rows.error();
+    }
+    if (rows->size() == 0) {
+      return storage_errc::not_found;
+    }
+    std::vector<WorkEvent> events;
+    events.reserve(static_cast<std::size_t>(rows->size()));
+    for (int i = 0; i < rows->size(); ++i) {
+      if (rows->is_null(i, 1)) {
+        continue;
+      }
+      events.push_back(WorkEvent{id, from_micros(rows->integer(i, 0)), rows->text(i, 1), rows->text(i, 2)});
+    }
+    return events;
+  });
+}
+
+// Records no event: a copy brings the item's timeline along through add_event.
 boost::system::result<void> WorkQueue::restore(const WorkItem& item) {
   assert(off_io_thread());
   if (item.queue.empty() || item.key.empty() || item.id < 1) {

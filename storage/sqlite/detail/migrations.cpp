@@ -96,10 +96,99 @@ CREATE TABLE seen_keys (
 CREATE INDEX seen_keys_by_age ON seen_keys(created_us);
 )sql";
 
+// work_events: the timeline of each work item. Its rowid orders the events: a new row always
+// gets a rowid above every row in the table, so within one item, ascending rowid is the order
+// of recording (the index on item alone holds rowid as its last column). The cascade takes the
+// events with their item when purge deletes it.
+// registrations: one row per (gateway address, owner); owners of an address come from the
+// primary key, everything of one owner from registrations_by_owner.
+constexpr const char* admin_schema = R"sql(
+CREATE TABLE work_events (
+  seq         INTEGER PRIMARY KEY,
+  item        INTEGER NOT NULL REFERENCES work_items(id) ON DELETE CASCADE,
+  at_us       INTEGER NOT NULL,
+  event       TEXT NOT NULL CHECK (event <> ''),
+  detail      TEXT NOT NULL
+);
+CREATE INDEX work_events_by_item ON work_events(item);
+
+CREATE TABLE api_tokens (
+  id           TEXT PRIMARY KEY NOT NULL CHECK (id <> ''),
+  hash         TEXT NOT NULL CHECK (hash <> ''),
+  scope        TEXT NOT NULL CHECK (scope <> ''),
+  description  TEXT NOT NULL,
+  created_us   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE registrations (
+  domain      TEXT NOT NULL CHECK (domain <> ''),
+  address     TEXT NOT NULL CHECK (address <> ''),
+  owner       TEXT NOT NULL CHECK (owner <> ''),
+  created_us  INTEGER NOT NULL,
+  PRIMARY KEY (domain, address, owner)
+) WITHOUT ROWID;
+CREATE INDEX registrations_by_owner ON registrations(owner, domain, address);
+
+CREATE TABLE webhooks (
+  domain            TEXT NOT NULL CHECK (domain <> ''),
+  name              TEXT NOT NULL CHECK (name <> ''),
+  url               TEXT NOT NULL,
+  secret            TEXT NOT NULL,
+  github_signature  INTEGER NOT NULL CHECK (github_signature IN (0, 1)),
+  inbound_secret    TEXT NOT NULL,
+  recipient         TEXT NOT NULL,
+  template_name     TEXT NOT NULL,
+  created_us        INTEGER NOT NULL,
+  updated_us        INTEGER NOT NULL,
+  PRIMARY KEY (domain, name)
+) WITHOUT ROWID;
+)sql";
+
+// Multi-user chat rooms that outlive their occupants (XEP-0045 persistent rooms). The room
+// password is kept as given: mediated invitations carry it to the invitee (XEP-0045 §7.8.2).
+// An affiliation goes with its room (ON DELETE CASCADE).
+constexpr const char* muc_schema = R"sql(
+CREATE TABLE muc_rooms (
+  service         TEXT NOT NULL CHECK (service <> ''),
+  room            TEXT NOT NULL CHECK (room <> ''),
+  name            TEXT NOT NULL,
+  description     TEXT NOT NULL,
+  password        TEXT NOT NULL,
+  members_only    INTEGER NOT NULL CHECK (members_only IN (0, 1)),
+  moderated       INTEGER NOT NULL CHECK (moderated IN (0, 1)),
+  max_occupants   INTEGER NOT NULL CHECK (max_occupants >= 0),
+  public_room     INTEGER NOT NULL CHECK (public_room IN (0, 1)),
+  persistent      INTEGER NOT NULL CHECK (persistent IN (0, 1)),
+  history_length  INTEGER NOT NULL CHECK (history_length >= 0),
+  whois           TEXT NOT NULL CHECK (whois IN ('moderators', 'anyone')),
+  change_subject  INTEGER NOT NULL CHECK (change_subject IN (0, 1)),
+  allow_invites   INTEGER NOT NULL CHECK (allow_invites IN (0, 1)),
+  allow_pm        TEXT NOT NULL CHECK (allow_pm IN ('anyone', 'participants', 'moderators', 'none')),
+  subject         TEXT NOT NULL,
+  subject_by      TEXT NOT NULL,
+  subject_at_us   INTEGER NOT NULL,
+  created_us      INTEGER NOT NULL,
+  PRIMARY KEY (service, room)
+) WITHOUT ROWID;
+
+CREATE TABLE muc_affiliations (
+  service      TEXT NOT NULL,
+  room         TEXT NOT NULL,
+  jid          TEXT NOT NULL CHECK (jid <> ''),
+  affiliation  TEXT NOT NULL CHECK (affiliation IN ('owner', 'admin', 'member', 'outcast')),
+  nick         TEXT NOT NULL,
+  reason       TEXT NOT NULL,
+  PRIMARY KEY (service, room, jid),
+  FOREIGN KEY (service, room) REFERENCES muc_rooms(service, room) ON DELETE CASCADE
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "work queue", work_queue_schema},
     Migration{3, "keys of handled inbound deliveries", seen_schema},
+    Migration{4, "work item timelines, API tokens, gateway registrations, stored webhooks", admin_schema},
+    Migration{5, "multi-user chat rooms and their affiliations", muc_schema},
 };
 
 } // namespace

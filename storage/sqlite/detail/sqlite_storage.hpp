@@ -1,9 +1,13 @@
 #pragma once
 
 #include "storage/sqlite/detail/database.hpp"
+#include "storage/sqlite/detail/hook_store.hpp"
 #include "storage/sqlite/detail/offline_store.hpp"
+#include "storage/sqlite/detail/registration_store.hpp"
+#include "storage/sqlite/detail/room_store.hpp"
 #include "storage/sqlite/detail/roster_store.hpp"
 #include "storage/sqlite/detail/seen_store.hpp"
+#include "storage/sqlite/detail/token_store.hpp"
 #include "storage/sqlite/detail/user_store.hpp"
 #include "storage/sqlite/detail/work_queue.hpp"
 #include "storage/storage.hpp"
@@ -15,7 +19,8 @@ class SqliteStorage final : public Storage {
 public:
   SqliteStorage(std::filesystem::path file, Options options)
       : database_(std::move(file), options), users_(database_), roster_(database_), offline_(database_),
-        work_(database_), seen_(database_) {}
+        work_(database_), seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_),
+        rooms_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -24,6 +29,10 @@ public:
   storage::OfflineStore& offline() override { return offline_; }
   storage::WorkQueue& work() override { return work_; }
   storage::SeenStore& seen() override { return seen_; }
+  storage::TokenStore& tokens() override { return tokens_; }
+  storage::RegistrationStore& registrations() override { return registrations_; }
+  storage::HookStore& hooks() override { return hooks_; }
+  storage::RoomStore& rooms() override { return rooms_; }
   std::string_view backend_name() const noexcept override { return "sqlite"; }
 
 private:
@@ -33,6 +42,10 @@ private:
   OfflineStore offline_;
   WorkQueue work_;
   SeenStore seen_;
+  TokenStore tokens_;
+  RegistrationStore registrations_;
+  HookStore hooks_;
+  RoomStore rooms_;
 };
 
 } // namespace parley::storage::sqlite::detail

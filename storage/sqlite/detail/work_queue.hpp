@@ -29,6 +29,9 @@ public:
   boost::system::result<std::uint64_t> count(std::string_view queue, WorkState state) override;
   boost::system::result<std::size_t> purge(std::string_view queue, WorkState state, Timestamp before) override;
   boost::system::result<std::vector<std::string>> queues() override;
+  boost::system::result<void> add_event(WorkItemId id, Timestamp at, std::string_view event,
+                                        std::string_view detail) override;
+  boost::system::result<std::vector<WorkEvent>> events(WorkItemId id) override;
   boost::system::result<void> restore(const WorkItem& item) override;
 
 private:

@@ -1,0 +1,265 @@
+// storage::copy_all between every pair of backends in backends.hpp: what one storage holds
+// arrives whole in the other (`parleyctl storage copy`).
+
+#include "storage/copy.hpp"
+#include "storage/storage.hpp"
+#include "storage/storage_errc.hpp"
+#include "tests/storage/backends.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace parley::storage;
+using namespace std::chrono_literals;
+using parley::storage::testing::PostgresBackend;
+using parley::storage::testing::SqliteBackend;
+
+namespace {
+
+/// A copy from one backend's fixture to another's.
+template <class From, class To> struct Route {
+  From from;
+  To to;
+};
+
+template <class Backend> std::unique_ptr<Storage> open_storage(Backend& backend) {
+  auto opened = backend.open();
+  REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error().message()));
+  return std::move(*opened);
+}
+
+Timestamp at(std::int64_t microseconds) {
+  return Timestamp(std::chrono::microseconds(microseconds));
+}
+
+ScramCredentials scram(std::string mechanism, char seed) {
+  ScramCredentials credentials;
+  credentials.mechanism = std::move(mechanism);
+  credentials.salt = std::string("\0\xff", 2) + std::string(14, seed);
+  credentials.iterations = 4096;
+  credentials.stored_key = std::string(32, static_cast<char>(seed + 1));
+  credentials.server_key = std::string(32, static_cast<char>(seed + 2));
+  return credentials;
+}
+
+/// Every item of every queue and state, by queue, state and id.
+std::vector<WorkItem> all_items(WorkQueue& work) {
+  std::vector<WorkItem> items;
+  for (const auto& queue : work.queues().value()) {
+    for (const WorkState state : {WorkState::pending, WorkState::claimed, WorkState::done, WorkState::dead}) {
+      const auto page = work.list(queue, state, 0, 10'000).value();
+      items.insert(items.end(), page.begin(), page.end());
+    }
+  }
+  return items;
+}
+
+std::vector<Registration> all_registrations(RegistrationStore& registrations) {
+  std::vector<Registration> out;
+  for (const auto& domain : registrations.domains().value()) {
+    const auto page = registrations.list(domain, "", "", 10'000).value();
+    out.insert(out.end(), page.begin(), page.end());
+  }
+  return out;
+}
+
+/// Fills `source` with some of everything, `numbers` registrations on sms.example.com among it;
+/// returns the number of work events it recorded.
+std::uint64_t fill(Storage& source, int numbers) {
+  REQUIRE(source.users().create_user("alice", {scram("SCRAM-SHA-1", 'a'), scram("SCRAM-SHA-256", 'b')}));
+  REQUIRE(source.users().create_user("bob", {}));
+  RosterItem carol;
+  carol.jid = "carol@example.com";
+  carol.name = "Carol";
+  carol.subscription = Subscription::both;
+  carol.groups = {"Friends"};
+  REQUIRE(source.roster().upsert_item("alice", carol));
+  REQUIRE(source.offline().push("bob", "<message>one</message>", at(11), 100));
+  REQUIRE(source.offline().push("bob", "<message>two</message>", at(12), 100));
+
+  auto& work = source.work();
+  const auto done = work.enqueue("outbox", "done", "p1", at(1), at(1)).value().id;
+  const auto dead = work.enqueue("outbox", "dead", "p2", at(2), at(2)).value().id;
+  const auto retried = work.enqueue("outbox", "retried", "p3", at(3), at(3)).value().id;
+  const auto claimed = work.enqueue("outbox", "claimed", "p4", at(4), at(4)).value().id;
+  REQUIRE(work.claim("outbox", "node/1", at(10), 1h, 4).value().size() == 4);
+  REQUIRE(work.add_event(done, at(11), "provider-id", "SM1"));
+  REQUIRE(work.complete(done, "node/1", at(12)));
+  REQUIRE(work.bury(dead, "node/1", at(13), "rejected"));
+  REQUIRE(work.revive(dead, at(14)));
+  REQUIRE(work.claim("outbox", "node/2", at(15), 1h, 1).value().size() == 1); // dead, revived and due
+  REQUIRE(work.bury(dead, "node/2", at(16), "rejected again"));
+  REQUIRE(work.retry(retried, "node/1", at(17), at(1000), "timeout"));
+  // `claimed` stays claimed by node/1.
+  WorkItem restored;
+  restored.id = claimed + 100;
+  restored.queue = "email";
+  restored.key = "restored";
+  restored.payload = "p5";
+  restored.created = at(5);
+  restored.due = at(5);
+  restored.updated = at(5);
+  REQUIRE(work.restore(restored)); // no events at all
+  // enqueued 4, claimed 5, completed, buried 2, revived, retry, one gateway event.
+  const std::uint64_t events = 4 + 5 + 1 + 2 + 1 + 1 + 1;
+
+  ApiToken admin{"tok-admin", "aa11", "admin", "ci deploys", at(21)};
+  ApiToken reader{"tok-read", "bb22", "read", "", at(22)};
+  REQUIRE(source.tokens().create(admin));
+  REQUIRE(source.tokens().create(reader));
+
+  for (int i = 0; i < numbers; ++i) {
+    REQUIRE(source.registrations().assign("sms.example.com", "+1555" + std::to_string(1'000'000 + i),
+                                          "alice@example.com", at(100 + i)));
+  }
+  REQUIRE(source.registrations().assign("sms.example.com", "+15551000000", "bob@example.com", at(30)));
+  REQUIRE(source.registrations().assign("email.example.com", "alice@mail.example.net", "alice@example.com", at(31)));
+
+  StoredHook ci;
+  ci.domain = "hooks.example.com";
+  ci.name = "ci";
+  ci.url = "https://ci.example.net/";
+  ci.secret = "s";
+  ci.github_signature = true;
+  ci.inbound_secret = "in";
+  ci.recipient = "alice@example.com";
+  ci.template_name = "github";
+  ci.created = at(41);
+  ci.updated = at(42);
+  StoredHook other = ci;
+  other.domain = "hooks.example.org";
+  other.github_signature = false;
+  other.template_name = "auto";
+  REQUIRE(source.hooks().create(ci));
+  REQUIRE(source.hooks().create(other));
+
+  StoredRoom coven;
+  coven.service = "conference.example.com";
+  coven.room = "coven";
+  coven.config.name = "The Coven";
+  coven.config.persistent = true;
+  coven.config.whois = Whois::anyone;
+  coven.subject = "cauldrons";
+  coven.subject_by = "alice";
+  coven.subject_at = at(51);
+  coven.created = at(50);
+  coven.affiliations = {RoomAffiliation{"alice@example.com", Affiliation::owner, "al", ""},
+                        RoomAffiliation{"bob@example.com", Affiliation::outcast, "", "spam"}};
+  StoredRoom lobby;
+  lobby.service = "conference.example.org";
+  lobby.room = "lobby";
+  lobby.created = at(52);
+  REQUIRE(source.rooms().put(coven));
+  REQUIRE(source.rooms().put(lobby));
+  return events;
+}
+
+} // namespace
+
+TYPE_TO_STRING_AS("sqlite to postgres", Route<SqliteBackend, PostgresBackend>);
+TYPE_TO_STRING_AS("postgres to sqlite", Route<PostgresBackend, SqliteBackend>);
+TYPE_TO_STRING_AS("sqlite to sqlite", Route<SqliteBackend, SqliteBackend>);
+TYPE_TO_STRING_AS("postgres to postgres", Route<PostgresBackend, PostgresBackend>);
+
+#define PARLEY_COPY_ROUTES                                                                                             \
+  Route<SqliteBackend, PostgresBackend>, Route<PostgresBackend, SqliteBackend>, Route<SqliteBackend, SqliteBackend>,   \
+      Route<PostgresBackend, PostgresBackend>
+
+TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and times", R, PARLEY_COPY_ROUTES) {
+  R route;
+  auto source = open_storage(route.from);
+  auto target = open_storage(route.to);
+  const auto events = fill(*source, 520); // more registrations on one domain than a page of the copy
+
+  std::vector<std::string> progressed;
+  const auto counts = copy_all(*source, *target, [&](std::string_view name) { progressed.emplace_back(name); }).value();
+  CHECK(progressed == std::vector<std::string>{"alice", "bob"});
+  CHECK(counts.users == 2);
+  CHECK(counts.credentials == 2);
+  CHECK(counts.roster_items == 1);
+  CHECK(counts.offline_messages == 2);
+  CHECK(counts.work_items == 5);
+  CHECK(counts.work_events == events);
+  CHECK(counts.tokens == 2);
+  CHECK(counts.registrations == 520 + 2);
+  CHECK(counts.hooks == 2);
+  CHECK(counts.rooms == 2);
+
+  CHECK(target->users().list_credentials("alice").value() == source->users().list_credentials("alice").value());
+  CHECK(target->roster().get_roster("alice").value().items == source->roster().get_roster("alice").value().items);
+  const auto messages = target->offline().list("bob").value();
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[1].stanza == "<message>two</message>");
+  CHECK(messages[1].timestamp == at(12));
+
+  const auto items = all_items(target->work());
+  CHECK(items == all_items(source->work()));
+  for (const auto& item : items) {
+    CAPTURE(item.key);
+    CHECK(target->work().events(item.id).value() == source->work().events(item.id).value());
+  }
+  CHECK(target->tokens().list().value() == source->tokens().list().value());
+  CHECK(target->registrations().domains().value() == std::vector<std::string>{"email.example.com", "sms.example.com"});
+  CHECK(all_registrations(target->registrations()) == all_registrations(source->registrations()));
+  CHECK(target->hooks().list({}).value() == source->hooks().list({}).value());
+  CHECK(target->rooms().list({}).value() == source->rooms().list({}).value());
+
+  // The copy goes on where the source stopped: its timelines too.
+  const auto next = target->work().enqueue("outbox", "next", "p", at(50), at(50)).value();
+  CHECK(next.id > items.back().id);
+  const auto taken = target->work().claim("outbox", "node/3", at(1000), 1h, 10).value();
+  REQUIRE(taken.size() == 2); // the new item and the retried one, due again
+  REQUIRE(taken[1].key == "retried");
+  const auto timeline = target->work().events(taken[1].id).value();
+  CHECK(timeline == std::vector<WorkEvent>{
+                        WorkEvent{taken[1].id, at(3), "enqueued", ""},
+                        WorkEvent{taken[1].id, at(10), "claimed", "node/1"},
+                        WorkEvent{taken[1].id, at(17), "retry", "timeout"},
+                        WorkEvent{taken[1].id, at(1000), "claimed", "node/3"},
+                    });
+}
+
+TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing is copied", R, PARLEY_COPY_ROUTES) {
+  R route;
+  auto source = open_storage(route.from);
+  auto target = open_storage(route.to);
+  (void)fill(*source, 3);
+
+  SUBCASE("a user") {
+    REQUIRE(target->users().create_user("zed", {}));
+  }
+  SUBCASE("a work item") {
+    REQUIRE(target->work().enqueue("q", "k", "p", at(1), at(1)).has_value());
+  }
+  SUBCASE("a token") {
+    REQUIRE(target->tokens().create(ApiToken{"t", "h", "read", "", at(1)}));
+  }
+  SUBCASE("a registration") {
+    REQUIRE(target->registrations().assign("sms.example.com", "+15550000000", "zed@example.com", at(1)));
+  }
+  SUBCASE("a hook") {
+    StoredHook hook;
+    hook.domain = "hooks.example.com";
+    hook.name = "mine";
+    REQUIRE(target->hooks().create(hook));
+  }
+  SUBCASE("a room") {
+    StoredRoom room;
+    room.service = "conference.example.com";
+    room.room = "mine";
+    REQUIRE(target->rooms().put(room));
+  }
+  CHECK(copy_all(*source, *target).error() == storage_errc::conflict);
+  CHECK(target->users().list_users("", 10).value().size() <= 1);
+  CHECK(target->users().user_exists("alice").value() == false);
+  CHECK(target->tokens().get("tok-admin").error() == storage_errc::not_found);
+  CHECK(target->hooks().get("hooks.example.com", "ci").error() == storage_errc::not_found);
+  CHECK(target->registrations().of_owner("alice@example.com").value().empty());
+  CHECK(target->rooms().get("conference.example.com", "coven").error() == storage_errc::not_found);
+}
