@@ -139,7 +139,37 @@ struct MucConfig {
 };
 
 /// What a gateway turns messages into.
-enum class GatewayKind { webhook };
+enum class GatewayKind { webhook, sms };
+
+/// Who carries the SMS of a `sms` gateway.
+enum class SmsProvider {
+  twilio, ///< Twilio's Messages API, or a Twilio-compatible one at another base_url
+};
+
+/// [gateway.twilio] of a `sms` gateway with provider = "twilio".
+struct TwilioConfig {
+  /// The account (HTTP basic user and the {Sid} of /2010-04-01/Accounts/{Sid}/Messages.json).
+  std::string account_sid;
+  /// The auth token: basic password, and the key of X-Twilio-Signature on callbacks.
+  std::string auth_token;
+  /// Or the name of an environment variable holding it.
+  std::string auth_token_env;
+  /// Where the API is; tests and Twilio-compatible providers point it elsewhere.
+  std::string base_url = "https://api.twilio.com";
+};
+
+/// The keys of a [[gateway]] of kind "sms".
+struct SmsConfig {
+  SmsProvider provider = SmsProvider::twilio;
+  /// ISO 3166-1 alpha-2 code ("US", "GB") of the country whose national numbers users may
+  /// type without the country code; empty: international numbers only (+CC..., 00CC...).
+  std::string default_country;
+  /// The base URL at which the provider reaches this server's [http] listener, as the
+  /// provider sees it ("https://xmpp.example.com"); callback URLs are built from it and
+  /// Twilio's signatures are computed over them.
+  std::string public_url;
+  TwilioConfig twilio;
+};
 
 /// One webhook of a `webhook` gateway: the contact NAME@domain.
 struct WebhookConfig {
@@ -185,6 +215,8 @@ struct GatewayConfig {
   std::uint32_t timeout_seconds = 15;
   /// kind = "webhook": the hooks, from [[gateway.hook]].
   std::vector<WebhookConfig> hooks;
+  /// kind = "sms": provider, numbers and callbacks.
+  SmsConfig sms;
 };
 
 struct Config {

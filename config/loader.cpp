@@ -385,6 +385,8 @@ struct Field {
   bool present() const { return state != State::absent; }
 };
 
+class Section;
+
 class Loader {
 public:
   explicit Loader(std::string_view source) : source_(source) {}
@@ -417,6 +419,7 @@ private:
 
   void report_unknown();
   void read_gateways(const toml::table& root, Config& config);
+  void read_sms(Section& section, const toml::table& table, GatewayConfig& gateway);
   void read_muc(const toml::table* table, Config& config);
   std::string homes_of(std::string_view key, std::string_view except) const;
 
@@ -934,8 +937,8 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
   if (gateways == nullptr || !gateways->is_array_of_tables()) {
     return;
   }
-  static constexpr std::array<std::pair<std::string_view, GatewayKind>, 1> kinds = {
-      {{"webhook", GatewayKind::webhook}}};
+  static constexpr std::array<std::pair<std::string_view, GatewayKind>, 2> kinds = {
+      {{"webhook", GatewayKind::webhook}, {"sms", GatewayKind::sms}}};
   for (const toml::node& node : *gateways) {
     const toml::table& table = *node.as_table();
     Section section(*this, "gateway", &table);
@@ -957,7 +960,7 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
     }
     const Field kind = read_enum(section, "kind", kinds, gateway.kind);
     if (!kind.present()) {
-      error(position_of(table.source()), "[[gateway]]: 'kind' is required (one of: webhook)");
+      error(position_of(table.source()), "[[gateway]]: 'kind' is required (one of: webhook, sms)");
     }
     section.read_string("name", gateway.name, Section::Empty::allowed);
     section.read_bool("allow_private_addresses", gateway.allow_private_addresses);
@@ -1009,9 +1012,123 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
         }
       }
     }
+    const bool sms = kind.present() && kind.usable() && gateway.kind == GatewayKind::sms;
+    if (hooks_field.present() && kind.present() && kind.usable() && gateway.kind != GatewayKind::webhook) {
+      section.error(hooks_field.key, "hook", "[[gateway.hook]] belongs to gateways of kind = \"webhook\"");
+    }
+    if (sms) {
+      read_sms(section, table, gateway);
+    } else {
+      for (const std::string_view key : {std::string_view("provider"), std::string_view("default_country"),
+                                         std::string_view("public_url"), std::string_view("twilio")}) {
+        Field field;
+        if (section.lookup(key, field) != nullptr && kind.present() && kind.usable()) {
+          section.error(field.key, key, "only gateways of kind = \"sms\" have it");
+        }
+      }
+    }
     section.finish();
     config.gateways.push_back(std::move(gateway));
   }
+}
+
+namespace {
+
+/// Checks an http(s) base URL (no query or fragment) and drops a trailing '/'. Returns what is
+/// wrong, if anything.
+std::optional<std::string> base_url_problem(std::string& url) {
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    return quote(url) + " is not an http:// or https:// URL";
+  }
+  if (url.find_first_of("?#") != std::string::npos) {
+    return quote(url) + " has a query or fragment; give the base URL that paths are appended to";
+  }
+  while (url.ends_with('/')) {
+    url.pop_back();
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+void Loader::read_sms(Section& section, const toml::table& table, GatewayConfig& gateway) {
+  SmsConfig& sms = gateway.sms;
+  static constexpr std::array<std::pair<std::string_view, SmsProvider>, 1> providers = {
+      {{"twilio", SmsProvider::twilio}}};
+  const Field provider = read_enum(section, "provider", providers, sms.provider);
+  if (!provider.present()) {
+    error(position_of(table.source()), "[[gateway]] of kind \"sms\": 'provider' is required (one of: twilio)");
+  }
+  const Field country = section.read_string("default_country", sms.default_country, Section::Empty::allowed);
+  if (country.usable() && !sms.default_country.empty()) {
+    const bool letters = sms.default_country.size() == 2 &&
+                         std::all_of(sms.default_country.begin(), sms.default_country.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+                         });
+    if (!letters) {
+      section.error(country.value, "default_country",
+                    quote(sms.default_country) + " is not an ISO 3166-1 alpha-2 country code such as \"US\" or \"GB\"");
+    } else {
+      for (auto& c : sms.default_country) {
+        c = static_cast<char>(c >= 'a' ? c - 'a' + 'A' : c);
+      }
+    }
+  }
+  const Field public_url = section.read_string("public_url", sms.public_url, Section::Empty::allowed);
+  if (public_url.usable() && !sms.public_url.empty()) {
+    if (const auto problem = base_url_problem(sms.public_url)) {
+      section.error(public_url.value, "public_url", *problem);
+    }
+  }
+  Field twilio_field;
+  const toml::node* twilio = section.lookup("twilio", twilio_field);
+  const bool is_twilio = provider.present() && provider.usable() && sms.provider == SmsProvider::twilio;
+  if (twilio != nullptr && !twilio->is_table()) {
+    section.error(twilio_field.value, "twilio", "must be a table ([gateway.twilio])");
+    return;
+  }
+  if (!is_twilio) {
+    if (twilio != nullptr && provider.present() && provider.usable()) {
+      section.error(twilio_field.key, "twilio", "[gateway.twilio] belongs to provider = \"twilio\"");
+    }
+    return;
+  }
+  if (public_url.usable() && sms.public_url.empty()) {
+    error(public_url.present() ? public_url.value : position_of(table.source()),
+          "[[gateway]] of provider \"twilio\": 'public_url' is required: the URL Twilio reaches this server's "
+          "[http] listener at, for callbacks and their signatures (for example \"https://xmpp.example.com\")");
+  }
+  if (twilio == nullptr) {
+    error(position_of(table.source()), "[[gateway]] of provider \"twilio\": [gateway.twilio] with account_sid and "
+                                       "auth_token (or auth_token_env) is required");
+    return;
+  }
+  const toml::table& twilio_table = *twilio->as_table();
+  Section keys(*this, "gateway.twilio", &twilio_table);
+  TwilioConfig& t = sms.twilio;
+  const Field sid = keys.read_string("account_sid", t.account_sid, Section::Empty::refused);
+  if (!sid.present()) {
+    error(position_of(twilio_table.source()), "[gateway.twilio]: 'account_sid' is required");
+  }
+  const Field token = keys.read_string("auth_token", t.auth_token, Section::Empty::allowed);
+  const Field token_env = keys.read_string("auth_token_env", t.auth_token_env, Section::Empty::allowed);
+  if (token.usable() && token_env.usable()) {
+    if (t.auth_token.empty() && t.auth_token_env.empty()) {
+      error(position_of(twilio_table.source()), "[gateway.twilio]: 'auth_token' or 'auth_token_env' is required");
+    } else if (!t.auth_token.empty() && !t.auth_token_env.empty()) {
+      keys.error(token_env.key, "auth_token_env", "set together with auth_token; give one of them");
+    }
+  }
+  const Field base = keys.read_string("base_url", t.base_url, Section::Empty::refused);
+  if (base.usable()) {
+    if (const auto problem = base_url_problem(t.base_url)) {
+      keys.error(base.value, "base_url", *problem);
+    } else if (!gateway.allow_private_addresses && url_names_loopback(t.base_url)) {
+      keys.error(base.value, "base_url",
+                 quote(t.base_url) + " is on loopback; set allow_private_addresses = true in [[gateway]] to allow it");
+    }
+  }
+  keys.finish();
 }
 
 void Loader::read_muc(const toml::table* table, Config& config) {

@@ -58,6 +58,9 @@ struct Attempt {
   /// Stanzas the far side answered with (a bot's reply), from the gateway's domain to the
   /// sender; delivered after the outcome is recorded.
   std::vector<core::xml::Element> replies;
+  /// delivered only: the far side took the message but reports its delivery later (an SMS
+  /// delivery report), and the plugin sends the XEP-0184 receipt then; none is sent now.
+  bool receipt_later = false;
 };
 
 class GatewayHost {

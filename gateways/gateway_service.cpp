@@ -390,7 +390,8 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
         spdlog::warn("gateway {}: message {} was delivered but cannot be marked so: {}", domain, item.id,
                      completed.error().message());
       }
-      if (message != nullptr && message->child("request", ns::receipts) != nullptr && message->attribute("id")) {
+      if (!attempt.receipt_later && message != nullptr && message->child("request", ns::receipts) != nullptr &&
+          message->attribute("id")) {
         // XEP-0184: the far side confirmed.
         Element receipt("message", std::string(ns::client));
         receipt.set_attribute("from", std::string(message->attribute("to").value_or(domain)));

@@ -30,6 +30,7 @@ constexpr std::array<WorkState, 4> all_states = {WorkState::pending, WorkState::
 std::string_view kind_name(config::GatewayKind kind) {
   switch (kind) {
   case config::GatewayKind::webhook: return "webhook";
+  case config::GatewayKind::sms: return "sms";
   }
   return "unknown";
 }
@@ -306,6 +307,7 @@ asio::awaitable<Response> Handlers::assign_registration(Call& call) {
   if (!*assigned) {
     co_return problem(409, "conflict", "Conflict", owner + " has " + normalized + " on " + gw + " already");
   }
+  co_await (*service)->reload(); // the gateway may keep who owns which address (SMS senders)
   call.audit = "assigned " + normalized + " on " + gw + " to " + owner;
   co_return json_response(201, {{"gateway", gw}, {"address", normalized}, {"owner", owner}});
 }
@@ -329,6 +331,7 @@ asio::awaitable<Response> Handlers::unassign_registration(Call& call) {
   if (auto removed = co_await blocking(std::move(job)); !removed) {
     co_return storage_problem(removed.error(), "registration of " + address + " on " + gw + " for " + owner);
   }
+  co_await (*service)->reload();
   call.audit = "unassigned " + address + " on " + gw + " from " + owner;
   co_return no_content();
 }

@@ -84,6 +84,7 @@ def scenario():
         xmpp.run(alice["xep_0045"].set_role(lobby, "carol", "participant"))
         p = mucutil.next_presence_from(carol, lobby + "/carol")
         assert p["muc"]["role"] == "participant", p
+        mucutil.drain(alice)
         carol.send_message(mto=lobby, mbody="thank you", mtype="groupchat")
         assert mucutil.next_groupchat(alice)["body"] == "thank you"
 

@@ -52,7 +52,7 @@ def scenario():
         assert [str(j) for j in xmpp.run(muc.get_affiliation_list(keep, "outcast"))] == ["carol@localhost"]
         assert [str(j) for j in xmpp.run(muc.get_affiliation_list(keep, "owner"))] == ["alice@localhost"]
         form = xmpp.run(muc.get_room_config(keep))
-        values = {f["var"]: f["value"] for f in form["fields"].values()}
+        values = form.get_values()
         assert values["muc#roomconfig_roomname"] == "Kept", values
         assert values["muc#roomconfig_roomsecret"] == "pw", values
 

@@ -31,7 +31,7 @@ def scenario():
         assert 201 in mucutil.status_codes(pres), pres
         assert mucutil.join_error(bob, room("reserved"), "bob") == "item-not-found"
         form = xmpp.run(alice["xep_0045"].get_room_config(room("reserved")))
-        fields = {f["var"] for f in form["fields"].values()}
+        fields = set(form.get_fields())
         for var in ("muc#roomconfig_roomname", "muc#roomconfig_persistentroom", "muc#roomconfig_membersonly",
                     "muc#roomconfig_whois", "muc#roomconfig_roomsecret", "muc#maxhistoryfetch"):
             assert var in fields, (var, fields)

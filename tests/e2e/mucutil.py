@@ -4,6 +4,8 @@ and XEP-0249 plugins, and short forms of what the scenarios do with rooms."""
 import asyncio
 
 from slixmpp.exceptions import IqError, PresenceError
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 import xmpp
 
@@ -20,6 +22,10 @@ def client(server, user, password, resource="r"):
     c = xmpp.Client(f"{user}@localhost/{resource}", password)
     c.register_plugin("xep_0045")
     c.register_plugin("xep_0249")
+    # slixmpp's "message" event is for messages with a body; subject changes, status codes,
+    # invitations and declines have none: queue those too.
+    c.register_handler(Callback("MUC body-less messages", MatchXPath("{jabber:client}message"),
+                                lambda m: None if m["body"] else c.messages.put_nowait(m)))
     assert c.login(server.c2s_port), f"{user} could not log in"
     return c
 
@@ -67,7 +73,7 @@ def create_reserved(c, room_jid, nick, **fields):
 def configure(c, room_jid, **fields):
     form = xmpp.run(c["xep_0045"].get_room_config(room_jid))
     submitted = c["xep_0004"].make_form(ftype="submit")
-    present = {f["var"] for f in form["fields"].values()}
+    present = set(form.get_fields())
     for name, value in fields.items():
         var = "muc#maxhistoryfetch" if name == "maxhistoryfetch" else f"muc#roomconfig_{name}"
         assert var in present, f"{var} is not in the configuration form"

@@ -93,7 +93,7 @@ TEST_CASE("every route the admin API serves is in the OpenAPI document, and ever
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("tokens: minted tokens split and match; tampered ones do not") {
+TEST_CASE("tokens: minted tokens split and match, tampered ones do not") {
   const auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
   const auto minted = server::admin::mint_token("admin", "ci", now);
   CHECK(minted.stored.scope == "admin");
