@@ -1065,6 +1065,15 @@ asio::awaitable<Disposition> Router::route(Element stanza) {
   co_return disposition;
 }
 
+Router::Counts Router::counts() noexcept {
+  auto& m = router_metrics();
+  Counts c;
+  c.stanzas_in = m.in.message.value() + m.in.presence.value() + m.in.iq.value();
+  c.stanzas_out = m.out.message.value() + m.out.presence.value() + m.out.iq.value();
+  c.routed = m.route_duration.snapshot().count;
+  return c;
+}
+
 void Router::push_roster(const Jid& owner, const RosterItem& item, bool removed, storage::RosterVersion version) {
   Impl impl(*this);
   impl.version_for_push = version;

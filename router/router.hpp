@@ -75,6 +75,14 @@ public:
   /// A stanza the server itself (or a gateway) originates; `from` must be set.
   boost::asio::awaitable<Disposition> route(core::xml::Element stanza);
 
+  /// Totals since start, for the admin API's stats (the same counters /metrics shows).
+  struct Counts {
+    std::uint64_t stanzas_in = 0;  ///< received from client sessions
+    std::uint64_t stanzas_out = 0; ///< delivered to client sessions
+    std::uint64_t routed = 0;      ///< stanzas that went through routing to a disposition
+  };
+  static Counts counts() noexcept;
+
   /// A roster change made outside the user's sessions (the admin API) is pushed to the
   /// resources of `owner` that asked for the roster (RFC 6121 §2.1.6), with the roster's new
   /// version. Any thread.

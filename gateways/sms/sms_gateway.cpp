@@ -85,8 +85,8 @@ class SmsGateway final : public Gateway,
                          public ProviderSink,
                          public std::enable_shared_from_this<SmsGateway> {
 public:
-  SmsGateway(config::GatewayConfig settings, const Country* country, std::shared_ptr<Provider> provider)
-      : settings_(std::move(settings)), country_(country), provider_(std::move(provider)),
+  SmsGateway(config::GatewayConfig settings, const Country* country, std::shared_ptr<Provider> carrier)
+      : settings_(std::move(settings)), country_(country), provider_(std::move(carrier)),
         out_scope_("sms-out:" + settings_.domain), sid_scope_("sms-sid:" + settings_.domain),
         in_scope_("sms-in:" + settings_.domain), status_scope_("sms-status:" + settings_.domain) {}
 

@@ -193,8 +193,8 @@ boost::system::result<InboundSms, std::string> parse_inbound(const core::http::F
     }
     media.emplace(index, value);
   }
-  for (auto& [index, url] : media) {
-    sms.media_urls.push_back(std::move(url));
+  for (auto& entry : media) {
+    sms.media_urls.push_back(std::move(entry.second));
   }
   return sms;
 }

@@ -236,13 +236,13 @@ private:
 } // namespace
 
 boost::system::result<std::shared_ptr<Provider>, std::string> make_twilio_provider(const config::GatewayConfig& settings) {
-  const auto& twilio = settings.sms.twilio;
-  std::string token = twilio.auth_token;
-  if (!twilio.auth_token_env.empty()) {
-    const char* from_env = std::getenv(twilio.auth_token_env.c_str());
+  const auto& account = settings.sms.twilio;
+  std::string token = account.auth_token;
+  if (!account.auth_token_env.empty()) {
+    const char* from_env = std::getenv(account.auth_token_env.c_str());
     if (from_env == nullptr || *from_env == '\0') {
       return {boost::system::in_place_error,
-              "[gateway.twilio] auth_token_env names " + twilio.auth_token_env + ", which is not set"};
+              "[gateway.twilio] auth_token_env names " + account.auth_token_env + ", which is not set"};
     }
     token = from_env;
   }

@@ -133,6 +133,24 @@ Checked<std::size_t> Handlers::webhook_gateway_index(const Call& call) const {
   return problem(404, "not-found", "Not Found", "no gateway serves " + std::string(domain));
 }
 
+Checked<Handlers::StoredHookTarget> Handlers::stored_hook_param(const Call& call, std::string_view why) const {
+  auto index = webhook_gateway_index(call);
+  if (!index) {
+    return index.error();
+  }
+  auto service = gateway_param(call);
+  if (!service) {
+    return service.error();
+  }
+  StoredHookTarget target{*service, &ctx_.config.gateways[*index], std::string(call.param("name"))};
+  for (const auto& hook : target.settings->hooks) {
+    if (hook.name == target.name) {
+      return problem(409, "defined-in-config", "Conflict", "hook " + target.name + " " + std::string(why));
+    }
+  }
+  return target;
+}
+
 // ---- gateways -----------------------------------------------------------------------------------
 
 asio::awaitable<Response> Handlers::list_gateways(Call&) {
@@ -621,50 +639,30 @@ asio::awaitable<Response> Handlers::create_hook(Call& call) {
 }
 
 asio::awaitable<Response> Handlers::delete_hook(Call& call) {
-  auto index = webhook_gateway_index(call);
-  if (!index) {
-    co_return index.error();
+  auto target = stored_hook_param(call, "is defined in the configuration file; remove it there");
+  if (!target) {
+    co_return target.error();
   }
-  auto service = gateway_param(call);
-  if (!service) {
-    co_return service.error();
-  }
-  const auto& settings = ctx_.config.gateways[*index];
-  const std::string name(call.param("name"));
-  for (const auto& hook : settings.hooks) {
-    if (hook.name == name) {
-      co_return problem(409, "defined-in-config", "Conflict",
-                        "hook " + name + " is defined in the configuration file; remove it there");
-    }
-  }
-  const std::string domain = settings.domain;
+  auto* service = target->service;
+  const std::string name = target->name;
+  const std::string domain = target->settings->domain;
   auto job = [this, domain, name] { return ctx_.storage.hooks().remove(domain, name); };
   if (auto removed = co_await blocking(std::move(job)); !removed) {
     co_return storage_problem(removed.error(), "hook " + name);
   }
-  co_await (*service)->reload();
+  co_await service->reload();
   call.audit = "deleted hook " + name + " on " + domain;
   co_return no_content();
 }
 
 asio::awaitable<Response> Handlers::rotate_hook(Call& call) {
-  auto index = webhook_gateway_index(call);
-  if (!index) {
-    co_return index.error();
+  auto target = stored_hook_param(call, "takes its secrets from the configuration file; change them there");
+  if (!target) {
+    co_return target.error();
   }
-  auto service = gateway_param(call);
-  if (!service) {
-    co_return service.error();
-  }
-  const auto& settings = ctx_.config.gateways[*index];
-  const std::string name(call.param("name"));
-  for (const auto& hook : settings.hooks) {
-    if (hook.name == name) {
-      co_return problem(409, "defined-in-config", "Conflict",
-                        "hook " + name + " takes its secrets from the configuration file; change them there");
-    }
-  }
-  const std::string domain = settings.domain;
+  auto* service = target->service;
+  const std::string name = target->name;
+  const std::string domain = target->settings->domain;
   auto job = [this, domain, name]() -> boost::system::result<storage::StoredHook> {
     auto hook = ctx_.storage.hooks().get(domain, name);
     if (!hook) {
@@ -686,7 +684,7 @@ asio::awaitable<Response> Handlers::rotate_hook(Call& call) {
   if (!rotated) {
     co_return storage_problem(rotated.error(), "hook " + name);
   }
-  co_await (*service)->reload();
+  co_await service->reload();
   call.audit = "rotated the secrets of hook " + name + " on " + domain;
   json out = {{"name", name}};
   if (!rotated->secret.empty()) {

@@ -735,6 +735,8 @@ asio::awaitable<Response> Handlers::stats(Call&) {
   json out = std::move(*figures);
   out["sessions"] = sessions;
   out["users_online"] = online.size();
+  const auto counts = router::Router::counts();
+  out["stanzas"] = {{"in", counts.stanzas_in}, {"out", counts.stanzas_out}, {"routed", counts.routed}};
   co_return json_response(200, out);
 }
 

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -755,6 +756,116 @@ url = "https://x"
   const auto not_array = parley::config::load_string("[gateway]\ndomain = \"h.example\"\n", "g.toml");
   REQUIRE(not_array.errors.size() == 1);
   CHECK(not_array.errors[0].message.find("[[gateway]]") != std::string::npos);
+}
+
+TEST_CASE("[[gateway]] of kind sms with the twilio provider") {
+  const auto ok = parley::config::load_string(R"([server]
+hosts = ["example.com"]
+[[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "twilio"
+default_country = "gb"
+public_url = "https://xmpp.example.com/"
+allow_private_addresses = true
+[gateway.twilio]
+account_sid = "AC0123"
+auth_token_env = "TWILIO_TOKEN"
+base_url = "http://127.0.0.1:9999/"
+)",
+                                              "s.toml");
+  REQUIRE_MESSAGE(ok.ok(), (ok.errors.empty() ? std::string() : ok.errors[0].to_string()));
+  REQUIRE(ok.config->gateways.size() == 1);
+  const auto& gateway = ok.config->gateways[0];
+  CHECK(gateway.kind == parley::config::GatewayKind::sms);
+  CHECK(gateway.sms.provider == parley::config::SmsProvider::twilio);
+  CHECK(gateway.sms.default_country == "GB");
+  CHECK(gateway.sms.public_url == "https://xmpp.example.com");
+  CHECK(gateway.sms.twilio.account_sid == "AC0123");
+  CHECK(gateway.sms.twilio.auth_token.empty());
+  CHECK(gateway.sms.twilio.auth_token_env == "TWILIO_TOKEN");
+  CHECK(gateway.sms.twilio.base_url == "http://127.0.0.1:9999");
+
+  SUBCASE("the defaults") {
+    const auto minimal = parley::config::load_string(R"([[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "twilio"
+public_url = "https://xmpp.example.com"
+[gateway.twilio]
+account_sid = "AC0123"
+auth_token = "secret"
+)",
+                                                     "s.toml");
+    REQUIRE_MESSAGE(minimal.ok(), (minimal.errors.empty() ? std::string() : minimal.errors[0].to_string()));
+    const auto& sms = minimal.config->gateways[0].sms;
+    CHECK(sms.default_country.empty());
+    CHECK(sms.twilio.base_url == "https://api.twilio.com");
+    CHECK(sms.twilio.auth_token == "secret");
+  }
+}
+
+TEST_CASE("[[gateway]] of kind sms: mistakes are reported") {
+  const auto load = [](std::string_view text) { return parley::config::load_string(text, "s.toml"); };
+  const auto has = [](const LoadResult& result, std::string_view needle) {
+    return std::any_of(result.errors.begin(), result.errors.end(),
+                       [&](const auto& e) { return e.message.find(needle) != std::string::npos; });
+  };
+  const auto no_provider = load("[[gateway]]\ndomain = \"s.example\"\nkind = \"sms\"\n");
+  CHECK(has(no_provider, "'provider' is required"));
+
+  const auto bare = load("[[gateway]]\ndomain = \"s.example\"\nkind = \"sms\"\nprovider = \"twilio\"\n");
+  CHECK(has(bare, "'public_url' is required"));
+  CHECK(has(bare, "[gateway.twilio] with account_sid"));
+
+  const auto bad = load(R"([[gateway]]
+domain = "s.example"
+kind = "sms"
+provider = "twilio"
+default_country = "USA"
+public_url = "ftp://x"
+[gateway.twilio]
+auth_token = "a"
+auth_token_env = "B"
+base_url = "http://localhost:1"
+colour = "red"
+)");
+  CHECK(has(bad, "'USA' is not an ISO 3166-1 alpha-2 country code"));
+  CHECK(has(bad, "'ftp://x' is not an http:// or https:// URL"));
+  CHECK(has(bad, "'account_sid' is required"));
+  CHECK(has(bad, "set together with auth_token"));
+  CHECK(has(bad, "is on loopback; set allow_private_addresses"));
+  CHECK(has(bad, "unknown key 'colour' in [gateway.twilio]"));
+  CHECK(bad.errors.size() == 6);
+
+  const auto no_token = load(R"([[gateway]]
+domain = "s.example"
+kind = "sms"
+provider = "twilio"
+public_url = "https://x.example"
+[gateway.twilio]
+account_sid = "AC1"
+)");
+  REQUIRE(no_token.errors.size() == 1);
+  CHECK(has(no_token, "'auth_token' or 'auth_token_env' is required"));
+
+  const auto mixed = load(R"([[gateway]]
+domain = "h.example"
+kind = "webhook"
+provider = "twilio"
+[gateway.twilio]
+account_sid = "AC1"
+[[gateway]]
+domain = "s.example"
+kind = "sms"
+provider = "fax"
+[[gateway.hook]]
+name = "x"
+)");
+  CHECK(has(mixed, "[gateway] provider: only gateways of kind = \"sms\" have it"));
+  CHECK(has(mixed, "[gateway] twilio: only gateways of kind = \"sms\" have it"));
+  CHECK(has(mixed, "expected one of: twilio"));
+  CHECK(has(mixed, "[[gateway.hook]] belongs to gateways of kind = \"webhook\""));
 }
 
 TEST_CASE("[auth]") {

@@ -325,6 +325,9 @@ url = "{receiver.url}/flaky"
         stats = expect(api.call("GET", "/api/v1/stats"), 200)
         assert stats["sessions"] == 1 and stats["users_online"] == 1 and stats["users_registered"] == 3, stats
         assert "outbox:hooks.localhost" in stats["queues"], stats
+        # Alice sent presence, iqs and a message; routing saw them and the API's messages.
+        assert stats["stanzas"]["in"] >= 5 and stats["stanzas"]["out"] >= 5, stats
+        assert stats["stanzas"]["routed"] >= stats["stanzas"]["in"], stats
 
         # ---- parleyctl against the running server
         env_token = {"PARLEY_API_TOKEN": admin_token}

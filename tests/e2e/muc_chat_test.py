@@ -66,10 +66,10 @@ def scenario():
         carol.send_presence(pto=lobby + "/caroline")
         gone = mucutil.next_presence_from(bob, lobby + "/carol")
         assert gone["type"] == "unavailable" and 303 in mucutil.status_codes(gone), gone
-        assert gone["muc"]["nick"] == "caroline", gone
+        assert mucutil.item_attr(gone, "nick") == "caroline", gone
         here = mucutil.next_presence_from(bob, lobby + "/caroline")
         assert here["type"] == "available", here
-        assert str(here["muc"]["jid"]) == "carol@localhost/r", here  # non-anonymous
+        assert mucutil.item_attr(here, "jid") == "carol@localhost/r", here  # non-anonymous
 
         # A moderated room: visitors need voice (§7.4, §8.3).
         mucutil.configure(alice, lobby, moderatedroom=True)

@@ -63,7 +63,7 @@ def scenario():
         assert mucutil.iq_error(bob["xep_0045"].destroy(room("reserved"), reason="mine")) == "forbidden"
         mucutil.drain(bob)
         xmpp.run(alice["xep_0045"].destroy(room("reserved"), reason="Moving on", altroom=room("instant2")))
-        p = bob.next_presence(lambda p: str(p["from"]) == room("reserved") + "/bob")
+        p = mucutil.next_presence_from(bob, room("reserved") + "/bob")
         assert p["type"] == "unavailable", p
         x = mucutil.muc_user_x(p)
         destroy = x.find("{%s}destroy" % mucutil.MUC_USER)

@@ -26,13 +26,22 @@ def client(server, user, password, resource="r"):
     # invitations and declines have none: queue those too.
     c.register_handler(Callback("MUC body-less messages", MatchXPath("{jabber:client}message"),
                                 lambda m: None if m["body"] else c.messages.put_nowait(m)))
+    # Once a room has spoken, slixmpp stops raising "presence" for it (its roster ignores the
+    # room): presences from rooms get a queue of their own.
+    c.muc_presences = asyncio.Queue()
+    c.register_handler(Callback("MUC presences", MatchXPath("{jabber:client}presence/{%s}x" % MUC_USER),
+                                lambda p: c.muc_presences.put_nowait(p)))
     assert c.login(server.c2s_port), f"{user} could not log in"
     return c
 
 
 def join(c, room_jid, nick, **options):
-    """Enters the room; returns (self-presence, subject message, occupant presences, history)."""
-    return xmpp.run(c["xep_0045"].join_muc_wait(room_jid, nick, timeout=15, **options), 20)
+    """Enters the room; returns (self-presence, subject message, the other occupants' presences,
+    history)."""
+    pres, subject, occupants, history = xmpp.run(c["xep_0045"].join_muc_wait(room_jid, nick, timeout=15,
+                                                                              **options), 20)
+    others = [p for p in occupants if 110 not in p["muc"]["status_codes"]]
+    return pres, subject, others, history
 
 
 def join_error(c, room_jid, nick, **options):
@@ -88,7 +97,13 @@ def leave(c, room_jid, nick):
 
 
 def next_presence_from(c, occupant_jid, predicate=lambda p: True, timeout=10):
-    return c.next_presence(lambda p: str(p["from"]) == occupant_jid and predicate(p), timeout=timeout)
+    """The next presence from a room's occupant (muc#user presences only)."""
+    async def get():
+        while True:
+            p = await c.muc_presences.get()
+            if str(p["from"]) == occupant_jid and predicate(p):
+                return p
+    return xmpp.run(get(), timeout)
 
 
 def status_codes(stanza):
@@ -121,6 +136,8 @@ def drain(c, seconds=0.3):
         c.messages.get_nowait()
     while not c.presences.empty():
         c.presences.get_nowait()
+    while not c.muc_presences.empty():
+        c.muc_presences.get_nowait()
 
 
 def disco_items(c, jid):
@@ -147,3 +164,10 @@ def roominfo(c, room_jid):
         value = field.find("{jabber:x:data}value")
         out[field.get("var")] = (value.text or "") if value is not None else ""
     return out
+
+
+def item_attr(stanza, name):
+    """An attribute of the <item/> in the stanza's muc#user <x/>; None when absent."""
+    x = muc_user_x(stanza)
+    item = x.find("{%s}item" % MUC_USER) if x is not None else None
+    return item.get(name) if item is not None else None

@@ -20,6 +20,9 @@
 namespace parley::gateways {
 class GatewayService;
 }
+namespace parley::config {
+struct GatewayConfig;
+}
 
 namespace parley::server::admin::detail {
 
@@ -135,6 +138,15 @@ private:
   Checked<gateways::GatewayService*> gateway_param(const Call& call) const;
   /// The webhook gateway's configuration for {domain}: 404 unless it is a webhook gateway.
   Checked<std::size_t> webhook_gateway_index(const Call& call) const;
+
+  /// A hook of a webhook gateway that the API may change: {gateway} is a webhook gateway and
+  /// {name} is not a hook of the configuration file (409 `defined-in-config`, with `why`).
+  struct StoredHookTarget {
+    gateways::GatewayService* service = nullptr;
+    const config::GatewayConfig* settings = nullptr;
+    std::string name;
+  };
+  Checked<StoredHookTarget> stored_hook_param(const Call& call, std::string_view why) const;
 
   template <class Fn> auto blocking(Fn fn);
 
