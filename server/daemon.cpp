@@ -191,7 +191,7 @@ struct Daemon::Impl {
       service->start(); // adds its HTTP routes: before the listener starts
     }
     admin_api = std::make_unique<admin::AdminApi>(
-        admin::Context{config, io, *router, *storage, *workers, gateway_services});
+        admin::Context{config, io, *router, *storage, *workers, gateway_services, muc_services});
     if (config.admin.port != 0) {
       core::http::ServerOptions admin_options;
       admin_options.address = config.admin.address;

@@ -28,6 +28,9 @@ class Storage;
 namespace parley::gateways {
 class GatewayService;
 }
+namespace parley::router::muc {
+class MucService;
+}
 
 namespace parley::server::admin {
 
@@ -39,6 +42,7 @@ struct Context {
   storage::Storage& storage;
   core::async::WorkerPool& workers;
   const std::vector<std::shared_ptr<gateways::GatewayService>>& gateways;
+  const std::vector<std::shared_ptr<router::muc::MucService>>& rooms;
 };
 
 /// One route as the table declares it.

@@ -312,6 +312,32 @@ url = "{receiver.url}/flaky"
         expect(hook_post.call("POST", "/hooks/deploys", {"text": "gone"}, token=rotated["inbound_secret"]), 404)
         expect(api.call("DELETE", "/api/v1/gateways/hooks.localhost/hooks/deploys"), 404, "not-found")
 
+        # ---- rooms: created, joined, an affiliation set, listed, destroyed with a reason
+        room = "ops@conference.localhost"
+        made_room = expect(api.call("POST", "/api/v1/rooms", {"room": room, "owner": "bob@localhost",
+                                                              "name": "Operations"}), 201)
+        assert made_room["persistent"] is True, made_room
+        expect(api.call("POST", "/api/v1/rooms", {"room": room, "owner": "bob@localhost"}), 409, "conflict")
+        expect(api.call("POST", "/api/v1/rooms", {"room": "x@nowhere.localhost", "owner": "bob@localhost"}), 404,
+               "not-found")
+        expect(api.call("POST", "/api/v1/rooms", {"room": "not a room", "owner": "bob@localhost"}), 400,
+               "invalid-field")
+        alice.send(f"<presence to='{room}/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+        joined = alice.read_until(r"<presence[^>]*from='ops@conference.localhost/alice'.*?</presence>")
+        assert "status code='110'" in joined or "code='110'" in joined, joined
+        rooms = expect(api.call("GET", "/api/v1/rooms"), 200)
+        listed = [r for r in rooms["items"] if r["jid"] == room]
+        assert listed and listed[0]["occupants"] == 1 and listed[0]["name"] == "Operations", rooms
+        expect(api.call("PUT", f"/api/v1/rooms/{room}/affiliations/carol@localhost", {"affiliation": "member"}), 204)
+        expect(api.call("PUT", f"/api/v1/rooms/{room}/affiliations/carol@localhost", {"affiliation": "boss"}), 400,
+               "invalid-field")
+        expect(api.call("PUT", "/api/v1/rooms/nope@conference.localhost/affiliations/carol@localhost",
+                        {"affiliation": "member"}), 404, "not-found")
+        expect(api.call("DELETE", f"/api/v1/rooms/{room}?reason=moved&alternate=ops2@conference.localhost"), 204)
+        gone = alice.read_until(r"<presence[^>]*type='unavailable'.*?</presence>")
+        assert "<destroy" in gone and "moved" in gone and "ops2@conference.localhost" in gone, gone
+        expect(api.call("DELETE", f"/api/v1/rooms/{room}"), 404, "not-found")
+
         # ---- tokens through the API
         listed = expect(api.call("GET", "/api/v1/tokens"), 200)
         assert {t["scope"] for t in listed["items"]} == {"admin", "read"}, listed

@@ -37,7 +37,8 @@ TEST_CASE("every route the admin API serves is in the OpenAPI document, and ever
     REQUIRE(users.has_value());
     router::Router router(config, **storage, workers, **users);
     std::vector<std::shared_ptr<gateways::GatewayService>> gateways;
-    server::admin::AdminApi api(server::admin::Context{config, io, router, **storage, workers, gateways});
+    std::vector<std::shared_ptr<router::muc::MucService>> rooms;
+    server::admin::AdminApi api(server::admin::Context{config, io, router, **storage, workers, gateways, rooms});
     core::http::Server http(io, core::http::ServerOptions{});
     http.add_route("GET", "/health", [](core::http::Request, core::http::Responder) {});
     api.install(http);

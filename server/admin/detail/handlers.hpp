@@ -123,6 +123,11 @@ public:
   Result list_tokens(Call& call);
   Result create_token(Call& call);
   Result revoke_token(Call& call);
+  // rooms
+  Result list_rooms(Call& call);
+  Result create_room(Call& call);
+  Result destroy_room(Call& call);
+  Result set_room_affiliation(Call& call);
   // stats
   Result stats(Call& call);
 
