@@ -144,6 +144,7 @@ enum class GatewayKind { webhook, sms };
 /// Who carries the SMS of a `sms` gateway.
 enum class SmsProvider {
   twilio, ///< Twilio's Messages API, or a Twilio-compatible one at another base_url
+  kannel, ///< Kannel's smsbox: sendsms out, an sms-service get-url or post-url in
 };
 
 /// [gateway.twilio] of a `sms` gateway with provider = "twilio".
@@ -158,6 +159,24 @@ struct TwilioConfig {
   std::string base_url = "https://api.twilio.com";
 };
 
+/// [gateway.kannel] of a `sms` gateway with provider = "kannel".
+struct KannelConfig {
+  /// smsbox's sendsms interface: "http://127.0.0.1:13013/cgi-bin/sendsms".
+  std::string sendsms_url;
+  /// A sendsms-user of smsbox (give it max-messages > 1 and concatenation = true).
+  std::string username;
+  std::string password;
+  /// Or the name of an environment variable holding the password.
+  std::string password_env;
+  /// The `secret` query parameter every request from Kannel must carry (the sms-service's
+  /// get-url or post-url, and the dlr-url Parley sets): letters, digits, '.', '_', '~', '-'.
+  std::string inbound_secret;
+  /// Or the name of an environment variable holding it.
+  std::string inbound_secret_env;
+  /// The smsc-id to route through (sendsms `smsc`); empty: Kannel's routing decides.
+  std::string smsc;
+};
+
 /// The keys of a [[gateway]] of kind "sms".
 struct SmsConfig {
   SmsProvider provider = SmsProvider::twilio;
@@ -169,6 +188,7 @@ struct SmsConfig {
   /// Twilio's signatures are computed over them.
   std::string public_url;
   TwilioConfig twilio;
+  KannelConfig kannel;
 };
 
 /// One webhook of a `webhook` gateway: the contact NAME@domain.

@@ -37,14 +37,17 @@ constexpr std::string_view usage_text = R"(commands through the running server's
   hooks list GATEWAY                         hooks delete GATEWAY NAME    hooks rotate GATEWAY NAME
   hooks create GATEWAY NAME [--url URL] [--recipient JID] [--template T] [--github-signature]
                [--no-inbound]
+  rooms list                                 rooms destroy ROOM [--reason R] [--alternate JID]
+  rooms create ROOM OWNER [--name N] [--temporary]  rooms affiliation ROOM JID AFFILIATION
   tokens list (through the API; `token create` works on storage)   tokens revoke ID
   stats
 Add --json for the raw answer.
 )";
 
-constexpr std::array<std::string_view, 12> commands = {"users",   "sessions", "roster",        "message",
+constexpr std::array<std::string_view, 13> commands = {"users",   "sessions", "roster",        "message",
                                                        "offline", "gateways", "registrations", "outbox",
-                                                       "hooks",   "tokens",   "stats",         "api"};
+                                                       "hooks",   "rooms",    "tokens",        "stats",
+                                                       "api"};
 
 /// Percent-encodes one path segment (RFC 3986 unreserved characters stay; '@' and '+' too,
 /// which are allowed in a segment and read better).
@@ -87,7 +90,8 @@ struct Args {
 };
 
 Args parse_args(const std::vector<std::string>& raw) {
-  static constexpr std::array<std::string_view, 4> flag_names = {"--github-signature", "--no-inbound", "--json", "--all"};
+  static constexpr std::array<std::string_view, 5> flag_names = {"--github-signature", "--no-inbound", "--json", "--all",
+                                                                "--temporary"};
   Args args;
   for (std::size_t i = 0; i < raw.size(); ++i) {
     const std::string& a = raw[i];
@@ -376,6 +380,21 @@ std::variant<Call, std::string> build(const Args& a) {
       if (auto t = a.option("template")) body["template"] = *t;
       return Call{"POST", base, body, {}};
     }
+  } else if (noun == "rooms") {
+    if (verb == "list") return Call{"GET", v1 + "/rooms", {}, {}};
+    if (verb == "create" && need(4)) {
+      json body = {{"room", p[2]}, {"owner", p[3]}, {"persistent", !a.flag("--temporary")}};
+      if (auto name = a.option("name")) body["name"] = *name;
+      return Call{"POST", v1 + "/rooms", body, {}};
+    }
+    if (verb == "destroy" && need(3)) {
+      std::string path = v1 + "/rooms/" + segment(p[2]) + "?reason=" + query_value(a.option("reason").value_or(""));
+      if (auto alt = a.option("alternate")) path += "&alternate=" + query_value(*alt);
+      return Call{"DELETE", path, {}, {}};
+    }
+    if (verb == "affiliation" && need(5))
+      return Call{"PUT", v1 + "/rooms/" + segment(p[2]) + "/affiliations/" + segment(p[3]),
+                  json{{"affiliation", p[4]}}, {}};
   } else if (noun == "tokens") {
     if (verb == "list") return Call{"GET", v1 + "/tokens", {}, {}};
     if (verb == "revoke" && need(3)) return Call{"DELETE", v1 + "/tokens/" + segment(p[2]), {}, {}};

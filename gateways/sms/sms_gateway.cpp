@@ -81,9 +81,7 @@ struct Correlation {
   }
 };
 
-class SmsGateway final : public Gateway,
-                         public ProviderSink,
-                         public std::enable_shared_from_this<SmsGateway> {
+class SmsGateway final : public Gateway, public ProviderSink, public std::enable_shared_from_this<SmsGateway> {
 public:
   SmsGateway(config::GatewayConfig settings, const Country* country, std::shared_ptr<Provider> carrier)
       : settings_(std::move(settings)), country_(country), provider_(std::move(carrier)),
@@ -211,8 +209,8 @@ public:
     if (!prepared.earlier_id.empty()) {
       attempt.outcome = Attempt::Outcome::delivered;
       attempt.receipt_later = true;
-      attempt.reason = "accepted by " + std::string(provider_->name()) + " in an earlier attempt as " +
-                       prepared.earlier_id;
+      attempt.reason =
+          "accepted by " + std::string(provider_->name()) + " in an earlier attempt as " + prepared.earlier_id;
       co_return attempt;
     }
 
@@ -283,7 +281,8 @@ public:
     }
     auto job = [self] { return self->load_senders(); };
     if (auto loaded = co_await host_->workers().run(std::move(job)); !loaded) {
-      spdlog::warn("sms gateway {}: cannot read the registered numbers: {}", settings_.domain, loaded.error().message());
+      spdlog::warn("sms gateway {}: cannot read the registered numbers: {}", settings_.domain,
+                   loaded.error().message());
     }
   }
 
@@ -471,9 +470,9 @@ public:
       // XEP-0184: only to a sender who asked (unless the message itself is gone by now).
       const bool asked = !original || original->child("request", ns::receipts) != nullptr;
       if (asked && !correlation.stanza_id.empty()) {
-        answer = receipt_message(correlation.contact, correlation.sender,
-                                 core::sasl::crypto::hex_encode(core::sasl::crypto::random_bytes(8)),
-                                 correlation.stanza_id);
+        answer =
+            receipt_message(correlation.contact, correlation.sender,
+                            core::sasl::crypto::hex_encode(core::sasl::crypto::random_bytes(8)), correlation.stanza_id);
       }
     } else if (report.kind == DeliveryReport::Kind::failed) {
       if (!original) {
@@ -534,8 +533,8 @@ private:
     std::string after_address;
     std::string after_owner;
     for (;;) {
-      auto page = host_->storage().registrations().list(settings_.domain, after_address, after_owner,
-                                                         registration_page);
+      auto page =
+          host_->storage().registrations().list(settings_.domain, after_address, after_owner, registration_page);
       if (!page) {
         return page.error();
       }

@@ -44,8 +44,8 @@ OutboundContent outbound_content(const Element& message) {
       continue;
     }
     const std::string text(trim(url->text()));
-    if (http_url(text) && std::find(content.media_urls.begin(), content.media_urls.end(), text) ==
-                              content.media_urls.end()) {
+    if (http_url(text) &&
+        std::find(content.media_urls.begin(), content.media_urls.end(), text) == content.media_urls.end()) {
       content.media_urls.push_back(text);
     }
   }
@@ -75,8 +75,7 @@ Element inbound_message(const InboundSms& sms, std::string_view from, std::strin
   return message;
 }
 
-Element receipt_message(std::string_view from, std::string_view to, std::string_view id,
-                        std::string_view received_id) {
+Element receipt_message(std::string_view from, std::string_view to, std::string_view id, std::string_view received_id) {
   Element message("message", std::string(ns::client));
   message.set_attribute("from", std::string(from));
   message.set_attribute("to", std::string(to));

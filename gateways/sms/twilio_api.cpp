@@ -114,8 +114,7 @@ std::optional<std::chrono::system_clock::time_point> parse_retry_after(std::opti
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-SendResult classify_create_response(unsigned status, std::string_view body,
-                                    std::optional<std::string_view> retry_after,
+SendResult classify_create_response(unsigned status, std::string_view body, std::optional<std::string_view> retry_after,
                                     std::chrono::system_clock::time_point now) {
   SendResult result;
   const json parsed = json::parse(body.begin(), body.end(), nullptr, false);
@@ -136,10 +135,10 @@ SendResult classify_create_response(unsigned status, std::string_view body,
       return result;
     }
     result.outcome = SendResult::Outcome::accepted;
-    result.reason = result.provider_id.empty() ? "Twilio accepted the message (HTTP " + std::to_string(status) +
-                                                     ", but its answer names no sid)"
-                                               : "Twilio accepted the message as " + result.provider_id +
-                                                     (state.empty() ? "" : " (" + state + ")");
+    result.reason =
+        result.provider_id.empty()
+            ? "Twilio accepted the message (HTTP " + std::to_string(status) + ", but its answer names no sid)"
+            : "Twilio accepted the message as " + result.provider_id + (state.empty() ? "" : " (" + state + ")");
     return result;
   }
   result.reason = "Twilio answered HTTP " + std::to_string(status);

@@ -40,8 +40,7 @@ core::http::FormFields message_form(const OutboundSms& sms, std::string_view sta
 /// (unless its `status` is already failed or undelivered); 429, 408 and 5xx: transient,
 /// with Retry-After (seconds or an HTTP-date, relative to `now`); other statuses: permanent,
 /// with Twilio's error `code` and `message` from the JSON body in the reason.
-SendResult classify_create_response(unsigned status, std::string_view body,
-                                    std::optional<std::string_view> retry_after,
+SendResult classify_create_response(unsigned status, std::string_view body, std::optional<std::string_view> retry_after,
                                     std::chrono::system_clock::time_point now);
 
 /// Retry-After (RFC 9110 §10.2.3): delay-seconds (capped at a day) or an IMF-fixdate.

@@ -95,10 +95,10 @@ public:
     if (!response) {
       const auto kind = response.error().kind;
       result.reason = "POST " + messages_url_ + ": " + response.error().message;
-      result.outcome = kind == core::http::client_errc::refused_address ||
-                               kind == core::http::client_errc::invalid_request
-                           ? SendResult::Outcome::permanent
-                           : SendResult::Outcome::transient;
+      result.outcome =
+          kind == core::http::client_errc::refused_address || kind == core::http::client_errc::invalid_request
+              ? SendResult::Outcome::permanent
+              : SendResult::Outcome::transient;
       if (kind == core::http::client_errc::refused_address) {
         result.reason += " (a private or loopback address; the gateway's allow_private_addresses permits it)";
       }
@@ -129,8 +129,7 @@ private:
     const auto signature = request.header("x-twilio-signature");
     if (!signature || !verify_twilio_signature(auth_token_, url, *form, *signature)) {
       spdlog::warn("sms gateway {}: refused a POST to {} from {}: {}", settings_.domain, request.path,
-                   request.remote_address,
-                   signature ? "X-Twilio-Signature does not match" : "no X-Twilio-Signature");
+                   request.remote_address, signature ? "X-Twilio-Signature does not match" : "no X-Twilio-Signature");
       respond(problem(403, "urn:parley:problem:bad-signature", "Forbidden",
                       signature ? "X-Twilio-Signature does not match this request (auth token and public_url "
                                   "must be those Twilio uses)"
@@ -167,8 +166,8 @@ private:
                          to + " is not a number of any user of " + settings_.domain));
       break;
     case InboundOutcome::invalid:
-      (*respond)(problem(400, "urn:parley:problem:invalid-number", "Bad Request",
-                         "From or To is not a usable phone number"));
+      (*respond)(
+          problem(400, "urn:parley:problem:invalid-number", "Bad Request", "From or To is not a usable phone number"));
       break;
     case InboundOutcome::refused:
       (*respond)(problem(404, "urn:parley:problem:unknown-recipient", "Not Found",
@@ -235,7 +234,8 @@ private:
 
 } // namespace
 
-boost::system::result<std::shared_ptr<Provider>, std::string> make_twilio_provider(const config::GatewayConfig& settings) {
+boost::system::result<std::shared_ptr<Provider>, std::string>
+make_twilio_provider(const config::GatewayConfig& settings) {
   const auto& account = settings.sms.twilio;
   std::string token = account.auth_token;
   if (!account.auth_token_env.empty()) {

@@ -21,6 +21,7 @@ namespace parley::gateways::sms {
 /// In: POST /sms/twilio/DOMAIN/inbound (incoming messages) and /sms/twilio/DOMAIN/status
 /// (status callbacks) on the HTTP listener, each checked against X-Twilio-Signature over
 /// public_url + the path and query as requested; 403 when it does not match.
-boost::system::result<std::shared_ptr<Provider>, std::string> make_twilio_provider(const config::GatewayConfig& settings);
+boost::system::result<std::shared_ptr<Provider>, std::string>
+make_twilio_provider(const config::GatewayConfig& settings);
 
 } // namespace parley::gateways::sms

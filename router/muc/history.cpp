@@ -41,9 +41,9 @@ bool digits(std::string_view text, std::size_t at, std::size_t count, int& out) 
 std::optional<storage::Timestamp> parse_datetime(std::string_view text) {
   // CCYY-MM-DDThh:mm:ss[.sss]TZD (XEP-0082 §3.2)
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!digits(text, 0, 4, year) || text.size() < 20 || text[4] != '-' || !digits(text, 5, 2, month) ||
-      text[7] != '-' || !digits(text, 8, 2, day) || text[10] != 'T' || !digits(text, 11, 2, hour) ||
-      text[13] != ':' || !digits(text, 14, 2, minute) || text[16] != ':' || !digits(text, 17, 2, second)) {
+  if (!digits(text, 0, 4, year) || text.size() < 20 || text[4] != '-' || !digits(text, 5, 2, month) || text[7] != '-' ||
+      !digits(text, 8, 2, day) || text[10] != 'T' || !digits(text, 11, 2, hour) || text[13] != ':' ||
+      !digits(text, 14, 2, minute) || text[16] != ':' || !digits(text, 17, 2, second)) {
     return std::nullopt;
   }
   std::size_t at = 19;
@@ -83,8 +83,8 @@ std::optional<storage::Timestamp> parse_datetime(std::string_view text) {
   }
   const auto local = std::chrono::sys_days(date) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
                      std::chrono::seconds(second);
-  return storage::Timestamp(std::chrono::duration_cast<std::chrono::microseconds>(local.time_since_epoch()) +
-                            fraction - offset);
+  return storage::Timestamp(std::chrono::duration_cast<std::chrono::microseconds>(local.time_since_epoch()) + fraction -
+                            offset);
 }
 
 HistoryRequest HistoryRequest::parse(const core::xml::Element* history) {

@@ -76,8 +76,8 @@ std::vector<std::string> service_domains(const config::Config& config) {
 
 struct MucService::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, Router& r, std::string d, const config::MucConfig& config)
-      : strand(asio::make_strand(io)), saved(strand), router(r), domain(std::move(d)), name(config.name),
-        limits{config.max_occupants, config.max_history}, max_rooms(config.max_rooms) {
+      : strand(asio::make_strand(io)), saved(strand), router(r), domain(std::move(d)),
+        name(config.name), limits{config.max_occupants, config.max_history}, max_rooms(config.max_rooms) {
     saved.expires_at(std::chrono::steady_clock::time_point::max());
   }
 
@@ -224,8 +224,8 @@ struct MucService::Impl : std::enable_shared_from_this<Impl> {
           echo.set_attribute("id", std::string(*id));
         }
         echo.add_child(Element("x", std::string(ns::muc)));
-        fx.out.push_back(core::stanza::make_error(echo, stanza_errc::not_allowed,
-                                                  "this service holds as many rooms as it may"));
+        fx.out.push_back(
+            core::stanza::make_error(echo, stanza_errc::not_allowed, "this service holds as many rooms as it may"));
         return;
       }
       const Jid room_jid = to.bare();
@@ -571,27 +571,23 @@ asio::awaitable<std::vector<RoomSummary>> MucService::list_rooms() {
 asio::awaitable<boost::system::result<void>> MucService::create_room(std::string room, std::string owner,
                                                                      storage::RoomConfig config) {
   auto impl = impl_;
-  co_return co_await asio::co_spawn(impl->strand,
-                                    impl->create_room(std::move(room), std::move(owner), std::move(config)),
-                                    asio::use_awaitable);
+  co_return co_await asio::co_spawn(
+      impl->strand, impl->create_room(std::move(room), std::move(owner), std::move(config)), asio::use_awaitable);
 }
 
 asio::awaitable<boost::system::result<void>> MucService::destroy_room(std::string room, std::string reason,
                                                                       std::string alternate) {
   auto impl = impl_;
-  co_return co_await asio::co_spawn(impl->strand,
-                                    impl->destroy_room(std::move(room), std::move(reason), std::move(alternate)),
-                                    asio::use_awaitable);
+  co_return co_await asio::co_spawn(
+      impl->strand, impl->destroy_room(std::move(room), std::move(reason), std::move(alternate)), asio::use_awaitable);
 }
 
-asio::awaitable<boost::system::result<void>> MucService::set_affiliation(std::string room, std::string jid,
-                                                                         storage::Affiliation affiliation,
-                                                                         std::string reason) {
+asio::awaitable<boost::system::result<void>>
+MucService::set_affiliation(std::string room, std::string jid, storage::Affiliation affiliation, std::string reason) {
   auto impl = impl_;
-  co_return co_await asio::co_spawn(impl->strand,
-                                    impl->set_affiliation(std::move(room), std::move(jid), affiliation,
-                                                          std::move(reason)),
-                                    asio::use_awaitable);
+  co_return co_await asio::co_spawn(
+      impl->strand, impl->set_affiliation(std::move(room), std::move(jid), affiliation, std::move(reason)),
+      asio::use_awaitable);
 }
 
 } // namespace parley::router::muc

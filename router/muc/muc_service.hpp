@@ -78,9 +78,8 @@ public:
                                                                    std::string alternate);
   /// Sets the affiliation of `jid` (a bare JID or a domain) in the room; occupants concerned
   /// are updated or removed (a ban, say). conflict if it would leave the room without owner.
-  boost::asio::awaitable<boost::system::result<void>> set_affiliation(std::string room, std::string jid,
-                                                                      storage::Affiliation affiliation,
-                                                                      std::string reason);
+  boost::asio::awaitable<boost::system::result<void>>
+  set_affiliation(std::string room, std::string jid, storage::Affiliation affiliation, std::string reason);
 
 private:
   struct Impl;

@@ -948,8 +948,7 @@ void Room::disco_info(const Element& iq, const Element& query, Effects& fx) cons
   Element form = make_form("result");
   add_field(form, "FORM_TYPE", "hidden", {}, {std::string(roominfo_ns)});
   add_field(form, "muc#roominfo_description", "text-single", "Description", {c.description});
-  add_field(form, "muc#roominfo_occupants", "text-single", "Number of occupants",
-            {std::to_string(occupants_.size())});
+  add_field(form, "muc#roominfo_occupants", "text-single", "Number of occupants", {std::to_string(occupants_.size())});
   add_field(form, "muc#roominfo_subject", "text-single", "Subject", {state_.subject});
   add_field(form, "muc#roominfo_subjectmod", "boolean", "Occupants may change the subject",
             {bool_text(c.change_subject)});
@@ -1084,8 +1083,7 @@ void Room::admin_set(const Element& iq, const Element& query, const Jid& from, E
       const Affiliation target_affiliation = affiliation_of(target->bare);
       // §5.1.3: a moderator's role is changed by admins and owners only, and never by
       // someone of a lower affiliation (§8.2: no kick either).
-      if ((target->role == Role::moderator && *role != Role::moderator &&
-           actor_affiliation < Affiliation::admin) ||
+      if ((target->role == Role::moderator && *role != Role::moderator && actor_affiliation < Affiliation::admin) ||
           target_affiliation > actor_affiliation) {
         reply_error(fx, iq, stanza_errc::not_allowed, "the occupant's affiliation is above yours");
         return;
@@ -1220,8 +1218,8 @@ void Room::admin_set(const Element& iq, const Element& query, const Jid& from, E
       // The occupants it concerns: removed, or shown with their new affiliation and role.
       for (std::size_t i = 0; i < occupants_.size();) {
         Occupant& occupant = occupants_[i];
-        const bool concerned = is_domain(change.jid) ? occupant.bare.domain() == change.jid
-                                                     : occupant.bare.bare_string() == change.jid;
+        const bool concerned =
+            is_domain(change.jid) ? occupant.bare.domain() == change.jid : occupant.bare.bare_string() == change.jid;
         if (!concerned) {
           ++i;
           continue;
@@ -1318,8 +1316,8 @@ void Room::owner_iq(const Element& iq, const Element& query, const Jid& from, Ef
     const auto& c = state_.config;
     Element result = core::stanza::make_result(iq);
     Element& out = result.add_child(Element("query", std::string(ns::muc_owner)));
-    Element form = make_form("form", "Configuration of " + jid_.full(),
-                             "Set the room's options; submit the form to apply them.");
+    Element form =
+        make_form("form", "Configuration of " + jid_.full(), "Set the room's options; submit the form to apply them.");
     add_field(form, "FORM_TYPE", "hidden", {}, {std::string(roomconfig_ns)});
     add_field(form, "muc#roomconfig_roomname", "text-single", "Name", {c.name});
     add_field(form, "muc#roomconfig_roomdesc", "text-single", "Description", {c.description});

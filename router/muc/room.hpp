@@ -110,8 +110,7 @@ public:
   /// Sets an affiliation as the service would for an admin (no privilege checks, no
   /// last-owner check): occupants concerned are updated or removed. `jid` is a bare JID or
   /// a domain. invalid_argument-style refusals are the caller's business.
-  void set_affiliation(const core::jid::Jid& jid, Affiliation affiliation, std::string_view reason,
-                       Effects& effects);
+  void set_affiliation(const core::jid::Jid& jid, Affiliation affiliation, std::string_view reason, Effects& effects);
   /// Replaces the configuration as an owner's form would (notifications included).
   void configure(const storage::RoomConfig& config, Effects& effects);
 
@@ -182,8 +181,7 @@ private:
                  Effects& fx) const;
   void admin_set(const core::xml::Element& iq, const core::xml::Element& query, const core::jid::Jid& from,
                  Effects& fx);
-  void owner_iq(const core::xml::Element& iq, const core::xml::Element& query, const core::jid::Jid& from,
-                Effects& fx);
+  void owner_iq(const core::xml::Element& iq, const core::xml::Element& query, const core::jid::Jid& from, Effects& fx);
   void apply_form(const core::xml::Element& iq, const core::xml::Element& form, Effects& fx);
 
   // ---- helpers
@@ -214,7 +212,7 @@ private:
   void remove_non_members(int code, Effects& fx);
 
   core::jid::Jid jid_;
-  storage::StoredRoom state_;     // affiliations kept in entries_, not here
+  storage::StoredRoom state_;            // affiliations kept in entries_, not here
   std::map<std::string, Entry> entries_; // bare JID (or domain) -> affiliation
   Limits limits_;
   bool locked_ = false;

@@ -372,6 +372,11 @@ url = "{receiver.url}/flaky"
         assert failed.returncode == 1 and "404" in failed.stderr, failed.stderr
         assert "hooks.localhost" in server.ctl("gateways", "list").stdout
         server.ctl("users", "delete", "erin")
+        server.ctl("rooms", "create", "standup@conference.localhost", "bob@localhost", "--name", "Standup")
+        assert "standup@conference.localhost" in server.ctl("rooms", "list").stdout
+        server.ctl("rooms", "affiliation", "standup@conference.localhost", "carol@localhost", "admin")
+        server.ctl("rooms", "destroy", "standup@conference.localhost", "--reason", "done")
+        assert "standup@conference.localhost" not in server.ctl("rooms", "list").stdout
         del server.env["PARLEY_API_TOKEN"]
         no_token = server.ctl("stats", check=False)
         assert no_token.returncode == 1 and "token" in no_token.stderr, no_token.stderr

@@ -387,6 +387,8 @@ def scenario():
         deadline = time.time() + 10
         while time.time() < deadline and not any(dict(f).get("Body") == "survive kill -9" for _, f in fake.requests):
             time.sleep(0.05)
+        assert any(dict(f).get("Body") == "survive kill -9" for _, f in fake.requests), "no attempt before kill -9"
+        assert not fake.accepted or all(m["body"] != "survive kill -9" for m in fake.accepted)
         server.kill9()
         fake.down = False
         server.start()

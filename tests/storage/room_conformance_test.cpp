@@ -110,9 +110,8 @@ TEST_CASE_TEMPLATE("rooms: affiliations come back by jid in byte order", Backend
   for (const auto& stored : testling->rooms().get("conference.example.com", "lobby").value().affiliations) {
     jids.push_back(stored.jid);
   }
-  CHECK(jids ==
-        std::vector<std::string>{"Z@example.com", "a10@example.com", "a2@example.com", "b@example.com",
-                                 "\xc3\xa9t\xc3\xa9@example.com"});
+  CHECK(jids == std::vector<std::string>{"Z@example.com", "a10@example.com", "a2@example.com", "b@example.com",
+                                         "\xc3\xa9t\xc3\xa9@example.com"});
 }
 
 TEST_CASE_TEMPLATE("rooms: put replaces the whole room, affiliations included", Backend, PARLEY_STORAGE_BACKENDS) {
@@ -142,9 +141,11 @@ TEST_CASE_TEMPLATE("rooms: list by service, or every room by service and room", 
   auto testling = open_storage(backend);
   auto& rooms = testling->rooms();
 
-  for (const auto& [service, name] : std::vector<std::pair<std::string, std::string>>{
-           {"muc.example.org", "b"}, {"conference.example.com", "b"}, {"conference.example.com", "a"},
-           {"conference.example.com", "A"}, {"muc.example.org", "a"}}) {
+  for (const auto& [service, name] : std::vector<std::pair<std::string, std::string>>{{"muc.example.org", "b"},
+                                                                                      {"conference.example.com", "b"},
+                                                                                      {"conference.example.com", "a"},
+                                                                                      {"conference.example.com", "A"},
+                                                                                      {"muc.example.org", "a"}}) {
     REQUIRE(rooms.put(room(service, name)));
   }
   CHECK(names_of(rooms.list("conference.example.com").value()) ==

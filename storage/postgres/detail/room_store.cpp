@@ -121,9 +121,8 @@ boost::system::result<std::vector<StoredRoom>> RoomStore::select(std::string_vie
       where = " WHERE service = $1";
       params.text(service);
     }
-    auto rows = connection.exec("SELECT " + std::string(room_columns) + " FROM muc_rooms" + where +
-                                    " ORDER BY service, room",
-                                params);
+    auto rows = connection.exec(
+        "SELECT " + std::string(room_columns) + " FROM muc_rooms" + where + " ORDER BY service, room", params);
     if (!rows) {
       return rows.error();
     }

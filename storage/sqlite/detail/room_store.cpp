@@ -139,8 +139,8 @@ boost::system::result<std::vector<StoredRoom>> RoomStore::select(std::string_vie
     }
     std::vector<StoredRoom> rooms;
     {
-      auto statement =
-          connection.prepare("SELECT " + std::string(room_columns) + " FROM muc_rooms" + where + " ORDER BY service, room");
+      auto statement = connection.prepare("SELECT " + std::string(room_columns) + " FROM muc_rooms" + where +
+                                          " ORDER BY service, room");
       if (!statement) {
         return statement.error();
       }

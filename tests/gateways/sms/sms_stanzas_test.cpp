@@ -29,18 +29,18 @@ TEST_CASE("SMS stanzas: outbound text and OOB media") {
     CHECK(testling.media_urls.empty());
   }
   SUBCASE("a shared file: the body is the URL, sent as media only") {
-    const auto testling = outbound_content(
-        parse("<message><body>https://up.example/a.jpg</body>"
-              "<x xmlns='jabber:x:oob'><url> https://up.example/a.jpg </url></x></message>"));
+    const auto testling =
+        outbound_content(parse("<message><body>https://up.example/a.jpg</body>"
+                               "<x xmlns='jabber:x:oob'><url> https://up.example/a.jpg </url></x></message>"));
     CHECK(testling.body.empty());
     CHECK(testling.media_urls == std::vector<std::string>{"https://up.example/a.jpg"});
   }
   SUBCASE("text with media keeps the text; other schemes and repeats are dropped") {
-    const auto testling = outbound_content(
-        parse("<message><body>look</body>"
-              "<x xmlns='jabber:x:oob'><url>https://up.example/a.jpg</url></x>"
-              "<x xmlns='jabber:x:oob'><url>https://up.example/a.jpg</url></x>"
-              "<x xmlns='jabber:x:oob'><url>file:///etc/passwd</url></x></message>"));
+    const auto testling =
+        outbound_content(parse("<message><body>look</body>"
+                               "<x xmlns='jabber:x:oob'><url>https://up.example/a.jpg</url></x>"
+                               "<x xmlns='jabber:x:oob'><url>https://up.example/a.jpg</url></x>"
+                               "<x xmlns='jabber:x:oob'><url>file:///etc/passwd</url></x></message>"));
     CHECK(testling.body == "look");
     CHECK(testling.media_urls == std::vector<std::string>{"https://up.example/a.jpg"});
   }

@@ -41,9 +41,9 @@ TEST_CASE("Twilio API: the create form") {
     sms.media_urls = {"https://a/1.jpg", "https://a/2.png"};
     const auto mms = twilio::message_form(sms, "");
     const parley::core::http::FormFields mms_expected = {{"From", "+15550001111"},
-                                                          {"To", "+15552223333"},
-                                                          {"MediaUrl", "https://a/1.jpg"},
-                                                          {"MediaUrl", "https://a/2.png"}};
+                                                         {"To", "+15552223333"},
+                                                         {"MediaUrl", "https://a/1.jpg"},
+                                                         {"MediaUrl", "https://a/2.png"}};
     CHECK(mms == mms_expected);
   }
 }
@@ -138,8 +138,8 @@ TEST_CASE("Twilio API: status callbacks") {
   CHECK(delivered->key == "k1");
   CHECK(delivered->provider_id == "SM1");
 
-  auto failed = twilio::parse_status(
-      {{"MessageSid", "SM1"}, {"MessageStatus", "undelivered"}, {"ErrorCode", "30003"}}, "");
+  auto failed =
+      twilio::parse_status({{"MessageSid", "SM1"}, {"MessageStatus", "undelivered"}, {"ErrorCode", "30003"}}, "");
   REQUIRE(failed.has_value());
   CHECK(failed->kind == DeliveryReport::Kind::failed);
   CHECK(failed->error_code == "30003");

@@ -175,8 +175,9 @@ TEST_CASE_FIXTURE(Fixture, "creating: the creator is owner and moderator, with 1
   CHECK(error_condition(fx.out.at(0)) == "item-not-found");
 
   // §10.1.2: an empty form accepts the defaults; the answer waits for storage.
-  fx = send("<iq from='crone1@shakespeare.lit/desktop' to='coven@chat.shakespeare.lit' type='set' id='c1'>"
-            "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>");
+  fx =
+      send("<iq from='crone1@shakespeare.lit/desktop' to='coven@chat.shakespeare.lit' type='set' id='c1'>"
+           "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>");
   REQUIRE(fx.ack.has_value());
   CHECK(fx.ack->attribute("type") == "result");
   CHECK(fx.stored_changed);
@@ -586,11 +587,11 @@ TEST_CASE_FIXTURE(Fixture, "the configuration form: owners only, with the curren
   for (const Element& f : form->children("field", ns::data_forms)) {
     vars.emplace_back(f.attribute("var").value_or(""));
   }
-  for (const char* var : {"FORM_TYPE", "muc#roomconfig_roomname", "muc#roomconfig_roomdesc",
-                          "muc#roomconfig_persistentroom", "muc#roomconfig_publicroom", "muc#roomconfig_membersonly",
-                          "muc#roomconfig_moderatedroom", "muc#roomconfig_passwordprotectedroom",
-                          "muc#roomconfig_roomsecret", "muc#roomconfig_maxusers", "muc#roomconfig_whois",
-                          "muc#maxhistoryfetch", "muc#roomconfig_roomowners"}) {
+  for (const char* var :
+       {"FORM_TYPE", "muc#roomconfig_roomname", "muc#roomconfig_roomdesc", "muc#roomconfig_persistentroom",
+        "muc#roomconfig_publicroom", "muc#roomconfig_membersonly", "muc#roomconfig_moderatedroom",
+        "muc#roomconfig_passwordprotectedroom", "muc#roomconfig_roomsecret", "muc#roomconfig_maxusers",
+        "muc#roomconfig_whois", "muc#maxhistoryfetch", "muc#roomconfig_roomowners"}) {
     CHECK_MESSAGE(std::find(vars.begin(), vars.end(), var) != vars.end(), var);
   }
   fx = configure(field("muc#roomconfig_whois", "everybody"));
