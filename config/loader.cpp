@@ -420,6 +420,8 @@ private:
   void report_unknown();
   void read_gateways(const toml::table& root, Config& config);
   void read_sms(Section& section, const toml::table& table, GatewayConfig& gateway);
+  void read_twilio(const toml::table& twilio_table, GatewayConfig& gateway);
+  void read_kannel(const toml::table& kannel_table, GatewayConfig& gateway);
   void read_muc(const toml::table* table, Config& config);
   std::string homes_of(std::string_view key, std::string_view except) const;
 
@@ -1020,7 +1022,8 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
       read_sms(section, table, gateway);
     } else {
       for (const std::string_view key : {std::string_view("provider"), std::string_view("default_country"),
-                                         std::string_view("public_url"), std::string_view("twilio")}) {
+                                         std::string_view("public_url"), std::string_view("twilio"),
+                                         std::string_view("kannel")}) {
         Field field;
         if (section.lookup(key, field) != nullptr && kind.present() && kind.usable()) {
           section.error(field.key, key, "only gateways of kind = \"sms\" have it");
@@ -1053,11 +1056,12 @@ std::optional<std::string> base_url_problem(std::string& url) {
 
 void Loader::read_sms(Section& section, const toml::table& table, GatewayConfig& gateway) {
   SmsConfig& sms = gateway.sms;
-  static constexpr std::array<std::pair<std::string_view, SmsProvider>, 1> providers = {
-      {{"twilio", SmsProvider::twilio}}};
+  static constexpr std::array<std::pair<std::string_view, SmsProvider>, 2> providers = {
+      {{"twilio", SmsProvider::twilio}, {"kannel", SmsProvider::kannel}}};
   const Field provider = read_enum(section, "provider", providers, sms.provider);
   if (!provider.present()) {
-    error(position_of(table.source()), "[[gateway]] of kind \"sms\": 'provider' is required (one of: twilio)");
+    error(position_of(table.source()),
+          "[[gateway]] of kind \"sms\": 'provider' is required (one of: twilio, kannel)");
   }
   const Field country = section.read_string("default_country", sms.default_country, Section::Empty::allowed);
   if (country.usable() && !sms.default_country.empty()) {
@@ -1080,54 +1084,147 @@ void Loader::read_sms(Section& section, const toml::table& table, GatewayConfig&
       section.error(public_url.value, "public_url", *problem);
     }
   }
-  Field twilio_field;
-  const toml::node* twilio = section.lookup("twilio", twilio_field);
-  const bool is_twilio = provider.present() && provider.usable() && sms.provider == SmsProvider::twilio;
-  if (twilio != nullptr && !twilio->is_table()) {
-    section.error(twilio_field.value, "twilio", "must be a table ([gateway.twilio])");
-    return;
-  }
-  if (!is_twilio) {
-    if (twilio != nullptr && provider.present() && provider.usable()) {
-      section.error(twilio_field.key, "twilio", "[gateway.twilio] belongs to provider = \"twilio\"");
+  // Each provider's own table, which belongs to that provider only.
+  struct ProviderTable {
+    std::string_view name;
+    SmsProvider provider;
+    Field field;
+    const toml::node* node = nullptr;
+  };
+  std::array<ProviderTable, 2> tables = {{{"twilio", SmsProvider::twilio, {}, nullptr},
+                                          {"kannel", SmsProvider::kannel, {}, nullptr}}};
+  const bool chosen = provider.present() && provider.usable();
+  const toml::table* mine = nullptr;
+  const ProviderTable* chosen_table = nullptr;
+  for (auto& t : tables) {
+    t.node = section.lookup(t.name, t.field);
+    if (chosen && t.provider == sms.provider) {
+      chosen_table = &t;
     }
+    if (t.node == nullptr) {
+      continue;
+    }
+    if (!t.node->is_table()) {
+      section.error(t.field.value, t.name, "must be a table ([gateway." + std::string(t.name) + "])");
+    } else if (chosen && t.provider != sms.provider) {
+      section.error(t.field.key, t.name,
+                    "[gateway." + std::string(t.name) + "] belongs to provider = \"" + std::string(t.name) + "\"");
+    } else if (chosen) {
+      mine = t.node->as_table();
+    }
+  }
+  if (!chosen || chosen_table == nullptr) {
     return;
   }
+  const std::string name(chosen_table->name);
   if (public_url.usable() && sms.public_url.empty()) {
     error(public_url.present() ? public_url.value : position_of(table.source()),
-          "[[gateway]] of provider \"twilio\": 'public_url' is required: the URL Twilio reaches this server's "
-          "[http] listener at, for callbacks and their signatures (for example \"https://xmpp.example.com\")");
+          "[[gateway]] of provider \"" + name + "\": 'public_url' is required: the URL " +
+              (sms.provider == SmsProvider::twilio ? "Twilio" : "Kannel") +
+              " reaches this server's [http] listener at, for its callbacks (for example "
+              "\"https://xmpp.example.com\")");
   }
-  if (twilio == nullptr) {
-    error(position_of(table.source()), "[[gateway]] of provider \"twilio\": [gateway.twilio] with account_sid and "
-                                       "auth_token (or auth_token_env) is required");
+  if (chosen_table->node != nullptr && !chosen_table->node->is_table()) {
+    return; // reported above
+  }
+  if (mine == nullptr) {
+    error(position_of(table.source()),
+          "[[gateway]] of provider \"" + name + "\": [gateway." + name + "] is required (" +
+              (sms.provider == SmsProvider::twilio ? "account_sid and auth_token or auth_token_env"
+                                                   : "sendsms_url, username, password or password_env, and "
+                                                     "inbound_secret or inbound_secret_env") +
+              ")");
     return;
   }
-  const toml::table& twilio_table = *twilio->as_table();
+  if (sms.provider == SmsProvider::twilio) {
+    read_twilio(*mine, gateway);
+  } else {
+    read_kannel(*mine, gateway);
+  }
+}
+
+namespace {
+
+/// Exactly one of `value` and `env` must be set (a secret given directly or through the
+/// environment).
+void one_of(Loader& loader, Section& keys, const toml::table& table, std::string_view section_name,
+            const Field& value_field, const std::string& value, std::string_view value_key, const Field& env_field,
+            const std::string& env, std::string_view env_key) {
+  if (!value_field.usable() || !env_field.usable()) {
+    return;
+  }
+  if (value.empty() && env.empty()) {
+    loader.error(position_of(table.source()), "[" + std::string(section_name) + "]: '" + std::string(value_key) +
+                                                  "' or '" + std::string(env_key) + "' is required");
+  } else if (!value.empty() && !env.empty()) {
+    keys.error(env_field.key, env_key, "set together with " + std::string(value_key) + "; give one of them");
+  }
+}
+
+/// A base URL the gateway calls (an API): http(s), no query, and not on loopback unless
+/// allow_private_addresses permits it.
+void check_api_url(Section& keys, const Field& field, std::string_view key, std::string& url,
+                   const GatewayConfig& gateway) {
+  if (!field.usable() || url.empty()) {
+    return;
+  }
+  if (const auto problem = base_url_problem(url)) {
+    keys.error(field.value, key, *problem);
+  } else if (!gateway.allow_private_addresses && url_names_loopback(url)) {
+    keys.error(field.value, key,
+               quote(url) + " is on loopback; set allow_private_addresses = true in [[gateway]] to allow it");
+  }
+}
+
+} // namespace
+
+void Loader::read_twilio(const toml::table& twilio_table, GatewayConfig& gateway) {
   Section keys(*this, "gateway.twilio", &twilio_table);
-  TwilioConfig& t = sms.twilio;
+  TwilioConfig& t = gateway.sms.twilio;
   const Field sid = keys.read_string("account_sid", t.account_sid, Section::Empty::refused);
   if (!sid.present()) {
     error(position_of(twilio_table.source()), "[gateway.twilio]: 'account_sid' is required");
   }
   const Field token = keys.read_string("auth_token", t.auth_token, Section::Empty::allowed);
   const Field token_env = keys.read_string("auth_token_env", t.auth_token_env, Section::Empty::allowed);
-  if (token.usable() && token_env.usable()) {
-    if (t.auth_token.empty() && t.auth_token_env.empty()) {
-      error(position_of(twilio_table.source()), "[gateway.twilio]: 'auth_token' or 'auth_token_env' is required");
-    } else if (!t.auth_token.empty() && !t.auth_token_env.empty()) {
-      keys.error(token_env.key, "auth_token_env", "set together with auth_token; give one of them");
-    }
-  }
+  one_of(*this, keys, twilio_table, "gateway.twilio", token, t.auth_token, "auth_token", token_env,
+         t.auth_token_env, "auth_token_env");
   const Field base = keys.read_string("base_url", t.base_url, Section::Empty::refused);
-  if (base.usable()) {
-    if (const auto problem = base_url_problem(t.base_url)) {
-      keys.error(base.value, "base_url", *problem);
-    } else if (!gateway.allow_private_addresses && url_names_loopback(t.base_url)) {
-      keys.error(base.value, "base_url",
-                 quote(t.base_url) + " is on loopback; set allow_private_addresses = true in [[gateway]] to allow it");
-    }
+  check_api_url(keys, base, "base_url", t.base_url, gateway);
+  keys.finish();
+}
+
+void Loader::read_kannel(const toml::table& kannel_table, GatewayConfig& gateway) {
+  Section keys(*this, "gateway.kannel", &kannel_table);
+  KannelConfig& k = gateway.sms.kannel;
+  const Field url = keys.read_string("sendsms_url", k.sendsms_url, Section::Empty::refused);
+  if (!url.present()) {
+    error(position_of(kannel_table.source()),
+          "[gateway.kannel]: 'sendsms_url' is required (smsbox's sendsms interface, for example "
+          "\"http://127.0.0.1:13013/cgi-bin/sendsms\")");
   }
+  check_api_url(keys, url, "sendsms_url", k.sendsms_url, gateway);
+  const Field user = keys.read_string("username", k.username, Section::Empty::refused);
+  if (!user.present()) {
+    error(position_of(kannel_table.source()), "[gateway.kannel]: 'username' is required (a sendsms-user of smsbox)");
+  }
+  const Field password = keys.read_string("password", k.password, Section::Empty::allowed);
+  const Field password_env = keys.read_string("password_env", k.password_env, Section::Empty::allowed);
+  one_of(*this, keys, kannel_table, "gateway.kannel", password, k.password, "password", password_env,
+         k.password_env, "password_env");
+  const Field secret = keys.read_string("inbound_secret", k.inbound_secret, Section::Empty::allowed);
+  const Field secret_env = keys.read_string("inbound_secret_env", k.inbound_secret_env, Section::Empty::allowed);
+  one_of(*this, keys, kannel_table, "gateway.kannel", secret, k.inbound_secret, "inbound_secret", secret_env,
+         k.inbound_secret_env, "inbound_secret_env");
+  if (secret.usable() && !k.inbound_secret.empty() &&
+      !std::all_of(k.inbound_secret.begin(), k.inbound_secret.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+               c == '_' || c == '~' || c == '-';
+      })) {
+    keys.error(secret.value, "inbound_secret",
+               "use letters, digits, '.', '_', '~' and '-' only (it goes into URLs as it is)");
+  }
+  keys.read_string("smsc", k.smsc, Section::Empty::allowed);
   keys.finish();
 }
 

@@ -12,7 +12,7 @@ packages=(
 )
 # Test-only peers are pulled in by the test command (PARLEY_WITH_TEST_PEERS=1).
 if [[ "${PARLEY_WITH_TEST_PEERS:-0}" == 1 ]]; then
-  packages+=(postgresql)
+  packages+=(postgresql kannel kannel-extras)
 fi
 
 missing=()

@@ -5,6 +5,7 @@
 #include "core/sasl/crypto.hpp"
 #include "core/xml/namespaces.hpp"
 #include "core/xml/parse.hpp"
+#include "gateways/sms/kannel_provider.hpp"
 #include "gateways/sms/phone_number.hpp"
 #include "gateways/sms/provider.hpp"
 #include "gateways/sms/sms_stanzas.hpp"
@@ -154,7 +155,8 @@ public:
     struct Prepared {
       boost::system::error_code error;
       std::string number;
-      std::string earlier_id;
+      /// What an earlier attempt noted when the provider accepted the message.
+      std::optional<std::string> earlier;
     };
     auto prepare = [self, owner = std::string(from->bare_string()), id = item.id, retried = item.attempts > 1,
                     key = item.key, value = correlation.encode()]() -> Prepared {
@@ -183,8 +185,8 @@ public:
         }
         if (events) {
           for (const auto& event : *events) {
-            if (event.event == "provider-id") {
-              out.earlier_id = event.detail;
+            if (event.event == "provider-id" || event.event == "accepted") {
+              out.earlier = event.detail;
             }
           }
         }
@@ -206,11 +208,11 @@ public:
                        settings_.domain + " any more";
       co_return attempt;
     }
-    if (!prepared.earlier_id.empty()) {
+    if (prepared.earlier) {
       attempt.outcome = Attempt::Outcome::delivered;
       attempt.receipt_later = true;
       attempt.reason =
-          "accepted by " + std::string(provider_->name()) + " in an earlier attempt as " + prepared.earlier_id;
+          "accepted by " + std::string(provider_->name()) + " in an earlier attempt (" + *prepared.earlier + ")";
       co_return attempt;
     }
 
@@ -228,12 +230,17 @@ public:
     case SendResult::Outcome::permanent: attempt.outcome = Attempt::Outcome::permanent; co_return attempt;
     case SendResult::Outcome::accepted: break;
     }
-    if (!sent.provider_id.empty()) {
-      // For the admin API's timeline, for a retry after a crash, and for status callbacks
-      // that come without our key.
-      auto note = [self, id = item.id, sid = sent.provider_id, value = correlation.encode()] {
+    {
+      // For the admin API's timeline, for a retry after a crash (the message is not sent
+      // twice), and for status callbacks that come without our key. Providers without ids
+      // (Kannel) get an "accepted" event instead of "provider-id".
+      auto note = [self, id = item.id, sid = sent.provider_id, reason = sent.reason, value = correlation.encode()] {
         auto& storage = self->host_->storage();
         const auto now = now_stamp();
+        if (sid.empty()) {
+          auto event = storage.work().add_event(id, now, "accepted", reason);
+          return event ? boost::system::error_code() : event.error();
+        }
         if (auto event = storage.work().add_event(id, now, "provider-id", sid); !event) {
           return event.error();
         }
@@ -241,8 +248,8 @@ public:
         return remembered ? boost::system::error_code() : remembered.error();
       };
       if (const auto noted = co_await host_->workers().run(std::move(note)); noted) {
-        spdlog::warn("sms gateway {}: message {} was accepted as {}, but that cannot be noted: {}", settings_.domain,
-                     item.id, sent.provider_id, noted.message());
+        spdlog::warn("sms gateway {}: message {} was accepted ({}), but that cannot be noted: {}", settings_.domain,
+                     item.id, sent.reason, noted.message());
       }
     }
     attempt.outcome = Attempt::Outcome::delivered;
@@ -599,6 +606,7 @@ boost::system::result<std::unique_ptr<Gateway>, std::string> make_sms_gateway(co
                                                                             "unknown SMS provider"};
   switch (settings.sms.provider) {
   case config::SmsProvider::twilio: provider = make_twilio_provider(settings); break;
+  case config::SmsProvider::kannel: provider = make_kannel_provider(settings); break;
   }
   if (!provider) {
     return {boost::system::in_place_error, provider.error()};

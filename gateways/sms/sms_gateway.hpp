@@ -26,8 +26,8 @@ namespace parley::gateways::sms {
 ///   "outbox item id\nstanza id\nsender JID\ncontact JID"; "sms-in:DOMAIN" (provider id and
 ///   owner of a delivered inbound SMS) and "sms-status:DOMAIN" (provider id and status of a
 ///   handled delivery report), for deduplication.
-/// - The outbox timeline of each message: "provider-id" (the provider's id, once accepted)
-///   and "status" (each delivery report).
+/// - The outbox timeline of each message: "provider-id" (the provider's id, once accepted;
+///   "accepted" for providers that give none) and "status" (each delivery report).
 boost::system::result<std::unique_ptr<Gateway>, std::string> make_sms_gateway(const config::GatewayConfig& settings);
 
 } // namespace parley::gateways::sms

@@ -43,10 +43,6 @@ core::http::FormFields message_form(const OutboundSms& sms, std::string_view sta
 SendResult classify_create_response(unsigned status, std::string_view body, std::optional<std::string_view> retry_after,
                                     std::chrono::system_clock::time_point now);
 
-/// Retry-After (RFC 9110 §10.2.3): delay-seconds (capped at a day) or an IMF-fixdate.
-std::optional<std::chrono::system_clock::time_point> parse_retry_after(std::optional<std::string_view> value,
-                                                                       std::chrono::system_clock::time_point now);
-
 /// An incoming-message webhook: MessageSid (or SmsSid), From, To, Body, and MediaUrl0..N
 /// (http and https only). The error names what is missing.
 boost::system::result<InboundSms, std::string> parse_inbound(const core::http::FormFields& form);

@@ -816,7 +816,7 @@ TEST_CASE("[[gateway]] of kind sms: mistakes are reported") {
 
   const auto bare = load("[[gateway]]\ndomain = \"s.example\"\nkind = \"sms\"\nprovider = \"twilio\"\n");
   CHECK(has(bare, "'public_url' is required"));
-  CHECK(has(bare, "[gateway.twilio] with account_sid"));
+  CHECK(has(bare, "[gateway.twilio] is required"));
 
   const auto bad = load(R"([[gateway]]
 domain = "s.example"
@@ -866,6 +866,54 @@ name = "x"
   CHECK(has(mixed, "[gateway] twilio: only gateways of kind = \"sms\" have it"));
   CHECK(has(mixed, "expected one of: twilio"));
   CHECK(has(mixed, "[[gateway.hook]] belongs to gateways of kind = \"webhook\""));
+}
+
+TEST_CASE("[[gateway]] of kind sms with the kannel provider") {
+  const auto ok = parley::config::load_string(R"([[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "kannel"
+public_url = "http://10.0.0.5:5280"
+allow_private_addresses = true
+[gateway.kannel]
+sendsms_url = "http://127.0.0.1:13013/cgi-bin/sendsms"
+username = "parley"
+password_env = "KANNEL_PASSWORD"
+inbound_secret = "s3cret-Value_1.2~"
+smsc = "fake"
+)",
+                                              "k.toml");
+  REQUIRE_MESSAGE(ok.ok(), (ok.errors.empty() ? std::string() : ok.errors[0].to_string()));
+  const auto& sms = ok.config->gateways[0].sms;
+  CHECK(sms.provider == parley::config::SmsProvider::kannel);
+  CHECK(sms.kannel.sendsms_url == "http://127.0.0.1:13013/cgi-bin/sendsms");
+  CHECK(sms.kannel.username == "parley");
+  CHECK(sms.kannel.password_env == "KANNEL_PASSWORD");
+  CHECK(sms.kannel.inbound_secret == "s3cret-Value_1.2~");
+  CHECK(sms.kannel.smsc == "fake");
+
+  const auto has = [](const LoadResult& result, std::string_view needle) {
+    return std::any_of(result.errors.begin(), result.errors.end(),
+                       [&](const auto& e) { return e.message.find(needle) != std::string::npos; });
+  };
+  const auto bad = parley::config::load_string(R"([[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "kannel"
+[gateway.kannel]
+sendsms_url = "http://127.0.0.1:13013/cgi-bin/sendsms"
+password = "p"
+inbound_secret = "has space"
+[gateway.twilio]
+account_sid = "AC1"
+)",
+                                               "k.toml");
+  CHECK(has(bad, "'public_url' is required"));
+  CHECK(has(bad, "is on loopback; set allow_private_addresses"));
+  CHECK(has(bad, "'username' is required"));
+  CHECK(has(bad, "use letters, digits"));
+  CHECK(has(bad, "[gateway.twilio] belongs to provider = \"twilio\""));
+  CHECK(bad.errors.size() == 5);
 }
 
 TEST_CASE("[auth]") {

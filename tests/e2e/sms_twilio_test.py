@@ -15,7 +15,6 @@ import hmac
 import http.server
 import json
 import os
-import re
 import secrets
 import threading
 import time
@@ -24,14 +23,13 @@ import urllib.parse
 import urllib.request
 
 import harness
-from rawxmpp import Raw
+from smsutil import DOMAIN, Api, login, message_from, quiet
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "twilio-auth-token-" + secrets.token_hex(8)
 TOKEN_ENV = "PARLEY_TEST_TWILIO_TOKEN"
 # What parleyd believes Twilio calls it at (as behind a reverse proxy); Twilio signs this URL.
 PUBLIC = "https://parley.example.test"
-DOMAIN = "sms.localhost"
 FAR = "+15557654321"  # a phone out in the world
 
 
@@ -156,51 +154,6 @@ def status_callback(server, message, status, error_code=None):
     if error_code is not None:
         params.append(("ErrorCode", str(error_code)))
     return post_signed(server, message["status_callback"], params)
-
-
-class Api:
-    def __init__(self, server, token):
-        self.base = f"http://127.0.0.1:{server.http_port}"
-        self.token = token
-
-    def call(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        request.add_header("Authorization", f"Bearer {self.token}")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=20) as r:
-                raw = r.read().decode()
-                return r.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as e:
-            raw = e.read().decode()
-            return e.code, json.loads(raw) if raw else None
-
-
-def login(port, user, resource="phone"):
-    c = Raw(port)
-    c.open()
-    c.scram_login(user, "pw-" + user, resource=resource)
-    c.send("<presence/>")
-    return c
-
-
-_pings = [0]
-
-
-def quiet(client, forbidden, what):
-    """Round-trips a ping and checks that nothing matching `forbidden` arrived meanwhile."""
-    _pings[0] += 1
-    ping = f"quiet{_pings[0]}"
-    client.send(f"<iq type='get' id='{ping}' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
-    text = client.read_until(rf"<iq[^>]*id='{ping}'[^>]*/>|<iq[^>]*id='{ping}'.*?</iq>")
-    assert not re.search(forbidden, text), f"{what}: {text}"
-
-
-def message_from(number):
-    """A regex for a message stanza from `number`@sms.localhost, whatever its attribute order."""
-    return rf"<message(?=[^>]*from='{re.escape(number)}@{re.escape(DOMAIN)}')[^>]*>.*?</message>"
 
 
 def gateway_toml(fake, extra=""):

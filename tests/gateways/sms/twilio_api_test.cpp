@@ -1,3 +1,4 @@
+#include "gateways/sms/retry_after.hpp"
 #include "gateways/sms/twilio_api.hpp"
 
 #include <doctest/doctest.h>
@@ -97,7 +98,7 @@ TEST_CASE("Twilio API: 429 and 5xx are transient; Retry-After is honoured") {
   CHECK(*down.retry_at == std::chrono::system_clock::from_time_t(1445412480));
   CHECK(twilio::classify_create_response(500, "", std::nullopt, now).outcome == Outcome::transient);
   CHECK_FALSE(twilio::classify_create_response(500, "", "soon", now).retry_at);
-  CHECK(*twilio::parse_retry_after("999999", now) == now + std::chrono::hours(24));
+  CHECK(*parse_retry_after("999999", now) == now + std::chrono::hours(24));
 }
 
 TEST_CASE("Twilio API: an incoming message") {
