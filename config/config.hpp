@@ -210,6 +210,9 @@ struct WebhookConfig {
   std::string inbound_secret_env;
   /// Inbound: who gets messages that do not name a recipient (Slack-style, text, templates).
   std::string recipient;
+  /// Inbound into a chat room (a recipient on a [muc] domain): the nick its messages appear
+  /// from (room@service/NICK); empty: the hook's name.
+  std::string nick;
   /// Inbound body format: "auto", "github", "alertmanager", "grafana", "json", "text".
   std::string template_name = "auto";
 };

@@ -1003,6 +1003,7 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
           hook.read_string("inbound_secret", webhook.inbound_secret, Section::Empty::allowed);
           hook.read_string("inbound_secret_env", webhook.inbound_secret_env, Section::Empty::allowed);
           hook.read_string("recipient", webhook.recipient, Section::Empty::allowed);
+          hook.read_string("nick", webhook.nick, Section::Empty::allowed);
           std::size_t chosen = 0;
           static constexpr std::array<std::string_view, 6> templates = {"auto", "github", "alertmanager",
                                                                         "grafana", "json", "text"};

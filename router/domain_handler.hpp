@@ -30,6 +30,10 @@ public:
   /// approve subscriptions and show as available. Subscription requests and probes never
   /// reach on_stanza.
   virtual bool takes_presence() const noexcept { return false; }
+  /// Takes stanzas that the server or a gateway of it originates (Router::route), such as an
+  /// inbound webhook posting into a chat room. Otherwise those are dropped: nothing routes
+  /// from one gateway into another.
+  virtual bool takes_from_server() const noexcept { return false; }
 };
 
 } // namespace parley::router

@@ -961,7 +961,7 @@ struct Router::Impl {
       if (name == "presence") {
         co_return Disposition::handled; // gateway contacts' presence is the router's (below)
       }
-      if (sender == nullptr) {
+      if (sender == nullptr && !handler->takes_from_server()) {
         co_return Disposition::handled; // nothing routes from one gateway into another
       }
       co_return co_await handler->on_stanza(std::move(stanza));

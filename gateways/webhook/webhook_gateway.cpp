@@ -9,6 +9,7 @@
 #include "gateways/webhook/inbound_parse.hpp"
 #include "gateways/webhook/outbound_payload.hpp"
 #include "gateways/webhook/signing.hpp"
+#include "router/muc/muc_service.hpp"
 #include "storage/storage.hpp"
 #include "storage/storage_errc.hpp"
 
@@ -417,10 +418,12 @@ private:
     const std::string recipient_text = parsed->to.empty() ? hook.config.recipient : parsed->to;
     auto recipient = Jid::parse(recipient_text);
     const auto& hosts = host_->config().hosts;
+    const auto rooms = router::muc::service_domains(host_->config());
+    const bool to_room = recipient && std::find(rooms.begin(), rooms.end(), recipient->domain()) != rooms.end();
     if (!recipient || recipient->local().empty() ||
-        std::find(hosts.begin(), hosts.end(), recipient->domain()) == hosts.end()) {
+        (!to_room && std::find(hosts.begin(), hosts.end(), recipient->domain()) == hosts.end())) {
       (*respond)(problem(404, "urn:parley:problem:unknown-recipient", "Not Found",
-                         "'" + recipient_text + "' is not a user of this server"));
+                         "'" + recipient_text + "' is not a user or a chat room of this server"));
       co_return;
     }
     const std::string scope = "webhook:" + settings_.domain + "/" + name;
@@ -442,7 +445,9 @@ private:
     Element message("message", std::string(ns::client));
     message.set_attribute("from", name + "@" + settings_.domain);
     message.set_attribute("to", std::string(recipient->bare_string()));
-    message.set_attribute("type", std::string(to_string(parsed->type)));
+    // Into a room: a groupchat message under the hook's nick (XEP-0172), which the MUC
+    // service posts from room@service/NICK.
+    message.set_attribute("type", to_room ? std::string("groupchat") : std::string(to_string(parsed->type)));
     message.set_attribute("id", id);
     if (!parsed->subject.empty()) {
       Element subject("subject", std::string(ns::client));
@@ -452,7 +457,19 @@ private:
     Element body("body", std::string(ns::client));
     body.add_text(parsed->body);
     message.add_child(std::move(body));
+    if (to_room) {
+      Element nick("nick", std::string(router::muc::nick_ns));
+      nick.add_text(hook.config.nick.empty() ? name : hook.config.nick);
+      message.add_child(std::move(nick));
+    }
     const auto disposition = co_await host_->deliver(std::move(message));
+    if (disposition == router::Disposition::refused && to_room) {
+      (*respond)(problem(403, "urn:parley:problem:room-refused", "Forbidden",
+                         "the room '" + recipient_text +
+                             "' does not exist or refused the message (members-only, moderated, "
+                             "password, banned, or the nick is taken); the server log says which"));
+      co_return;
+    }
     if (disposition == router::Disposition::refused) {
       (*respond)(problem(404, "urn:parley:problem:unknown-recipient", "Not Found",
                          "'" + recipient_text + "' is not a user of this server, or cannot take more messages"));

@@ -135,13 +135,48 @@ struct MucService::Impl : std::enable_shared_from_this<Impl> {
       }
       if (room.empty()) {
         service_stanza(stanza, fx);
+      } else if (is_gateway_post(stanza, *from, *to)) {
+        gateway_post(stanza, *from, *to, fx);
       } else {
         room_stanza(stanza, *from, *to, fx);
       }
       generation = commit(room, fx);
     }
+    if (fx.refused) {
+      // Reported outward by the gateway (HTTP 4xx), not as a stanza error to it.
+      spdlog::warn("muc {}: refused a message from {}: {}", to->bare_string(), from->full(), *fx.refused);
+      co_return Disposition::refused;
+    }
     co_await deliver(stanza, room, generation, std::move(fx));
     co_return Disposition::handled;
+  }
+
+  /// A groupchat message to a room from a gateway of this server (an inbound webhook): its
+  /// domain has a handler of its own in the router, and the router stamps 'from' on what
+  /// clients send, so only the gateway itself can have sent it.
+  bool is_gateway_post(const Element& stanza, const Jid& from, const Jid& to) const {
+    if (stanza.name() != "message" || type_of(stanza) != "groupchat" || !to.resource().empty() ||
+        from.domain() == domain) {
+      return false;
+    }
+    const DomainHandler* handler = router.domain_handler(from.domain());
+    return handler != nullptr && dynamic_cast<const MucService*>(handler) == nullptr;
+  }
+
+  /// Posts under the XEP-0172 nick the gateway gave (else the sender's localpart).
+  void gateway_post(const Element& stanza, const Jid& from, const Jid& to, Effects& fx) {
+    Room* target = find(to.local());
+    if (target == nullptr) {
+      fx.refused = "there is no such room";
+      return;
+    }
+    std::string nick(from.local());
+    if (const Element* given = stanza.child("nick", nick_ns); given != nullptr && !given->text().empty()) {
+      nick = given->text();
+    }
+    Element message = stanza;
+    message.remove_children("nick", nick_ns);
+    target->post(message, from, nick, now_stamp(), fx);
   }
 
   /// A stanza to the service itself (XEP-0045 §6.1 to §6.3).

@@ -26,6 +26,10 @@ class Router;
 
 namespace parley::router::muc {
 
+/// XEP-0172 User Nickname: a gateway of this server that sends a groupchat message to a room
+/// (an inbound webhook) names the nick to post under with <nick xmlns=THIS>NICK</nick>.
+inline constexpr std::string_view nick_ns = "http://jabber.org/protocol/nick";
+
 /// The domains of the chat services `config` asks for: [muc] domain, or "conference." + each
 /// host that is a name (not an IP literal); none when [muc] enabled = false.
 std::vector<std::string> service_domains(const config::Config& config);
@@ -54,6 +58,8 @@ public:
 
   boost::asio::awaitable<Disposition> on_stanza(core::xml::Element stanza) override;
   bool takes_presence() const noexcept override { return true; }
+  /// Gateways of this server post into rooms (see is_gateway_post in the implementation).
+  bool takes_from_server() const noexcept override { return true; }
 
   /// The service shuts down: every occupant gets unavailable presence with status 332
   /// (XEP-0045 §14.2), handed to its session at once, and later stanzas are dropped. Any

@@ -774,6 +774,40 @@ void Room::groupchat(const Element& m, const Occupant& sender, Timestamp now, Ef
   broadcast(out, fx);
 }
 
+void Room::post(const Element& m, const Jid& from, std::string_view nick, Timestamp now, Effects& fx) {
+  const Jid bare = from.bare();
+  const Affiliation affiliation = affiliation_of(bare);
+  const bool member = affiliation >= Affiliation::member;
+  const auto as = jid_.with_resource(nick);
+  if (affiliation == Affiliation::outcast) {
+    fx.refused = bare.full() + " is banned from the room";
+  } else if (locked_) {
+    fx.refused = "the room is not configured yet";
+  } else if (!member && state_.config.members_only) {
+    fx.refused = "the room is members-only and " + bare.full() + " is not a member";
+  } else if (!member && !state_.config.password.empty()) {
+    fx.refused = "the room has a password and " + bare.full() + " is not a member";
+  } else if (!member && state_.config.moderated) {
+    fx.refused = "the room is moderated and " + bare.full() + " is not a member (no voice)";
+  } else if (nick.empty() || !as) {
+    fx.refused = "'" + std::string(nick) + "' is not a valid nickname";
+  } else if (find_nick(as->resource()) != nullptr) {
+    // An occupant's words must not be forged: the gateway does not take a nick in use.
+    fx.refused = "the nickname '" + std::string(nick) + "' is in use in the room";
+  }
+  if (fx.refused) {
+    return;
+  }
+  Element out = m;
+  out.set_attribute("from", as->full());
+  out.remove_attribute("to");
+  out.set_attribute("type", "groupchat");
+  if (out.child("body", ns::client) != nullptr) {
+    history_.add(out, now, history_limit());
+  }
+  broadcast(out, fx);
+}
+
 void Room::change_subject(const Element& m, const Occupant& sender, Timestamp now, Effects& fx) {
   // §8.1: moderators may; participants too when the room says so (muc#roomconfig_changesubject).
   if (!(sender.role == Role::moderator || (state_.config.change_subject && sender.role >= Role::participant))) {

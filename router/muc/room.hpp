@@ -48,6 +48,8 @@ struct Effects {
   bool stored_changed = false;
   /// The room is gone (destroyed, or temporary and empty); the service forgets it.
   bool destroyed = false;
+  /// A gateway's post was refused (Room::post): why, for the log and the gateway's answer.
+  std::optional<std::string> refused;
 };
 
 /// One person in the room under one nickname, with one or more sessions (XEP-0045 §7.2.9:
@@ -111,6 +113,14 @@ public:
   /// last-owner check): occupants concerned are updated or removed. `jid` is a bare JID or
   /// a domain. invalid_argument-style refusals are the caller's business.
   void set_affiliation(const core::jid::Jid& jid, Affiliation affiliation, std::string_view reason, Effects& effects);
+  /// A groupchat message from a gateway of this server (an inbound webhook, say), which is
+  /// not an occupant: broadcast from room@service/`nick` as if that occupant had spoken, and
+  /// kept in the history. The gateway's bare JID stands in the room as its affiliation would
+  /// put an occupant: refused (Effects::refused, no stanza sent) when it is banned, when the
+  /// room is locked, or members-only, password-protected or moderated and it is not a member,
+  /// or when an occupant holds `nick`.
+  void post(const core::xml::Element& message, const core::jid::Jid& from, std::string_view nick,
+            storage::Timestamp now, Effects& effects);
   /// Replaces the configuration as an owner's form would (notifications included).
   void configure(const storage::RoomConfig& config, Effects& effects);
 

@@ -392,6 +392,66 @@ TEST_CASE_FIXTURE(Fixture, "messages: groupchat to every occupant, from the send
   }
 }
 
+TEST_CASE_FIXTURE(Fixture, "a gateway posts under a nick, as its affiliation allows") {
+  const Element alert = xml("<message from='github@hooks.shakespeare.lit' to='coven@chat.shakespeare.lit' "
+                            "type='groupchat' id='h1'><body>build passed</body></message>");
+  const Jid hook = jid("github@hooks.shakespeare.lit");
+  auto post = [&](std::string_view nick) {
+    Effects fx;
+    testling.post(alert, hook, nick, now, fx);
+    return fx;
+  };
+  // Locked until configured.
+  CHECK(post("github").refused.has_value());
+  open_instant();
+  join("hag66@shakespeare.lit/pda", "thirdwitch");
+
+  auto fx = post("github");
+  REQUIRE_FALSE(fx.refused.has_value());
+  REQUIRE(fx.out.size() == 2);
+  for (const auto& m : fx.out) {
+    CHECK(m.attribute("from") == "coven@chat.shakespeare.lit/github");
+    CHECK(m.attribute("type") == "groupchat");
+    CHECK(m.child("body", ns::client)->text() == "build passed");
+  }
+  CHECK(testling.history().size() == 1);
+
+  // Never a nick an occupant holds, nor one that is no resourcepart.
+  fx = post("thirdwitch");
+  CHECK(fx.refused.has_value());
+  CHECK(fx.out.empty());
+  CHECK(post("").refused.has_value());
+
+  SUBCASE("members-only, password and moderated rooms take members only") {
+    for (const auto& option : {field("muc#roomconfig_membersonly", "1"),
+                               field("muc#roomconfig_passwordprotectedroom", "1") +
+                                   field("muc#roomconfig_roomsecret", "pw"),
+                               field("muc#roomconfig_moderatedroom", "1")}) {
+      CAPTURE(option);
+      Fixture room;
+      room.open_instant();
+      room.configure(option);
+      Effects refused;
+      room.testling.post(alert, hook, "github", room.now, refused);
+      CHECK(refused.refused.has_value());
+      CHECK(refused.out.empty());
+      Effects member;
+      room.testling.set_affiliation(hook, Affiliation::member, "", member);
+      Effects ok;
+      room.testling.post(alert, hook, "github", room.now, ok);
+      CHECK_FALSE(ok.refused.has_value());
+      CHECK(ok.out.size() == 1); // the owner
+    }
+  }
+  SUBCASE("banned") {
+    Effects ban;
+    testling.set_affiliation(hook, Affiliation::outcast, "spam", ban);
+    fx = post("github");
+    CHECK(fx.refused.has_value());
+    CHECK(fx.out.empty());
+  }
+}
+
 TEST_CASE_FIXTURE(Fixture, "private messages between occupants") {
   open_instant();
   join("hag66@shakespeare.lit/pda", "thirdwitch");
