@@ -18,11 +18,13 @@
 #   SERVER_CPU=1 LOADGEN_CPU=0       cores for taskset
 #   RESULTS_DIR=bench/results        where the report goes
 #   BUILD_DIR=build-bench SKIP_BUILD=1 KEEP=1 (keep the temporary directory)
+#   PARLEY_BUILD=DIR                 use the binaries in DIR as they are, no build
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
+LOG_TAG=run_parley
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 LOGIN_USERS=${LOGIN_USERS:-200}
 LOGIN_ROUNDS=${LOGIN_ROUNDS:-5}
 MSG_PAIRS=${MSG_PAIRS:-100}
@@ -40,33 +42,18 @@ PASSWORD=${PASSWORD:-bench-secret}
 PREFIX=${PREFIX:-bench}
 USER_JOBS=${USER_JOBS:-4}
 
-log() { printf '[run_parley] %s\n' "$*" >&2; }
-
 # ---- build -----------------------------------------------------------------------------------
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
-    log "configuring $BUILD_DIR (Release)"
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPARLEY_TESTS=OFF >/dev/null
-  fi
-  log "building parleyd, parleyctl, parley-loadgen (incremental)"
-  cmake --build "$BUILD_DIR" -j2 --target parleyd parleyctl parley-loadgen >/dev/null
-fi
+bench_build parleyd parleyctl parley-loadgen
 PARLEYD=$BUILD_DIR/parleyd
 PARLEYCTL=$BUILD_DIR/parleyctl
 LOADGEN=$BUILD_DIR/parley-loadgen
-for bin in "$PARLEYD" "$PARLEYCTL" "$LOADGEN"; do
-  [[ -x "$bin" ]] || { log "missing $bin"; exit 2; }
-done
 
 # ---- private server --------------------------------------------------------------------------
 WORK=$(mktemp -d /tmp/parley-bench.XXXXXX)
 SERVER_PID=""
 stop_server() {
-  if [[ -n "$SERVER_PID" ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
+  parley_stop
+  SERVER_PID=""
 }
 cleanup() {
   stop_server
@@ -74,50 +61,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-C2S_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-while [[ "$HTTP_PORT" == "$C2S_PORT" ]]; do HTTP_PORT=$(free_port); done
-
-write_config() { # $1: extra [c2s] lines
-  cat >"$WORK/parley.toml" <<EOF
-[server]
-hosts = ["localhost"]
-data_dir = "$WORK/data"
-io_threads = $IO_THREADS
-
-[log]
-level = "warn"
-
-[c2s]
-port = $C2S_PORT
-tls = "optional"
-$1
-
-[http]
-port = $HTTP_PORT
-EOF
-}
-# Newer parleyd versions limit connections and failed logins per IP; everything here comes
-# from 127.0.0.1, so lift the limits where the server knows them.
-write_config $'max_connections_per_ip = 1000000\nmax_auth_failures_per_ip = 1000000'
-if ! "$PARLEYCTL" check-config "$WORK/parley.toml" >/dev/null 2>&1; then
-  write_config ""
-  "$PARLEYCTL" check-config "$WORK/parley.toml" >/dev/null
-fi
+C2S_PORT=$(pick_port)
+HTTP_PORT=$(pick_port)
+parley_config "$WORK/parley.toml" "$WORK/data" "$C2S_PORT" "$HTTP_PORT" optional
 
 start_server() {
-  ulimit -n "$(ulimit -Hn)"
-  taskset -c "$SERVER_CPU" "$PARLEYD" --config "$WORK/parley.toml" >>"$WORK/parleyd.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$C2S_PORT") 2>/dev/null; then return 0; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { log "parleyd exited:"; tail -20 "$WORK/parleyd.log" >&2; exit 2; }
-    sleep 0.05
-  done
-  log "parleyd does not listen on $C2S_PORT"; exit 2
+  parley_start "$WORK/parley.toml" "$WORK/parleyd.log" "$C2S_PORT"
+  SERVER_PID=$PARLEY_PID
 }
 
 wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
@@ -129,8 +79,7 @@ if wants messages && (( 2 * MSG_PAIRS > USERS )); then USERS=$((2 * MSG_PAIRS));
 if wants idle && (( IDLE_CONNS > USERS )); then USERS=$IDLE_CONNS; fi
 log "creating $USERS users with parleyctl ($USER_JOBS in parallel)"
 user_start=$EPOCHREALTIME
-seq 0 $((USERS - 1)) | xargs -P "$USER_JOBS" -I{} \
-  "$PARLEYCTL" --config "$WORK/parley.toml" user add "$PREFIX{}" --password "$PASSWORD" >/dev/null 2>>"$WORK/parleyctl.log"
+parley_users "$WORK/parley.toml" "$PREFIX" "$USERS" "$PASSWORD"
 user_seconds=$(awk -v a="$user_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 log "created $USERS users in ${user_seconds} s"
 
@@ -140,13 +89,12 @@ RESULTS=${RESULTS_DIR:-$ROOT/bench/results}
 mkdir -p "$RESULTS/parley-$STAMP"
 MD=$RESULTS/parley-$STAMP.md
 JSON_DIR=$RESULTS/parley-$STAMP
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then COMMIT="$COMMIT (with uncommitted changes)"; fi
+COMMIT=$(commit_text)
 {
   echo "# parleyd benchmark, $(date '+%Y-%m-%d %H:%M')"
   echo
-  echo "- commit $COMMIT, Release build, parleyd io_threads=$IO_THREADS pinned to CPU $SERVER_CPU, parley-loadgen pinned to CPU $LOADGEN_CPU"
-  echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
+  echo "- commit $COMMIT, ${BUILD_TYPE:-unknown} build, parleyd io_threads=$IO_THREADS pinned to CPU $SERVER_CPU, parley-loadgen pinned to CPU $LOADGEN_CPU"
+  echo "- machine: $(machine_text)"
   echo "- $USERS users created with parleyctl in ${user_seconds} s ($USER_JOBS in parallel)"
   echo "- loopback, SQLite storage; CPU figures are utime+stime of parleyd from /proc; steal is machine-wide"
 } >"$MD"

@@ -26,6 +26,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOG_TAG=run_webhooks
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 MESSAGES=${MESSAGES:-20000}
 WARMUP=${WARMUP:-2000}
 RUNS=${RUNS:-3}
@@ -43,28 +46,11 @@ EJABBERD=${EJABBERD:-auto}
 PASSWORD=bench-alice
 TOKEN=bench-inbound-secret
 
-log() { printf '[run_webhooks] %s\n' "$*" >&2; }
-
 # ---- build -----------------------------------------------------------------------------------
-if [[ -n "${PARLEY_BUILD:-}" ]]; then
-  BUILD_DIR=$PARLEY_BUILD
-else
-  BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
-  case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
-  if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
-    log "configuring $BUILD_DIR (Release)"
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPARLEY_TESTS=OFF >/dev/null
-  fi
-  log "building parleyd, parleyctl, parley-hookbench (incremental)"
-  cmake --build "$BUILD_DIR" -j2 --target parleyd parleyctl parley-hookbench >/dev/null
-fi
+bench_build parleyd parleyctl parley-hookbench
 PARLEYD=$BUILD_DIR/parleyd
 PARLEYCTL=$BUILD_DIR/parleyctl
 HOOKBENCH=$BUILD_DIR/parley-hookbench
-for bin in "$PARLEYD" "$PARLEYCTL" "$HOOKBENCH"; do
-  [[ -x "$bin" ]] || { log "missing $bin"; exit 2; }
-done
-BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
 
 if [[ "$EJABBERD" == auto ]]; then
   if command -v ejabberdctl >/dev/null && id ejabberd >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then EJABBERD=1; else EJABBERD=0; fi
@@ -75,10 +61,6 @@ WORK=$(mktemp -d /tmp/parley-hookbench.XXXXXX)
 chmod 755 "$WORK"
 SERVER_PID=""
 EJ_DIR=$WORK/ejabberd
-ejctl() {
-  ejabberdctl --config-dir "$EJ_DIR" --ctl-config "$EJ_DIR/ejabberdctl.cfg" --config "$EJ_DIR/ejabberd.yml" \
-    --spool "$EJ_DIR/spool" --logs "$EJ_DIR/logs" "$@"
-}
 EJ_STARTED=0
 stop_servers() {
   if [[ -n "$SERVER_PID" ]]; then
@@ -86,11 +68,7 @@ stop_servers() {
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
   fi
-  if [[ "$EJ_STARTED" == 1 ]]; then
-    ejctl stop >/dev/null 2>&1 || true
-    ejctl stopped >/dev/null 2>&1 || true
-    EJ_STARTED=0
-  fi
+  ej_stop
 }
 cleanup() {
   stop_servers
@@ -98,17 +76,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-declare -A TAKEN=()
-pick_port() {
-  local p
-  p=$(free_port)
-  while [[ -n "${TAKEN[$p]:-}" ]]; do p=$(free_port); done
-  TAKEN[$p]=1
-  echo "$p"
-}
 C2S_PORT=$(pick_port)
 HTTP_PORT=$(pick_port)
 SINK_PORT=$(pick_port)
@@ -206,71 +173,15 @@ stop_servers
 
 EJ_VERSION=""
 if [[ "$EJABBERD" == 1 ]]; then
-  # A private ejabberd: its own node name, cookie and distribution port (no epmd), Mnesia in
-  # the temporary directory, run as the ejabberd user as Debian's ejabberdctl does.
+  # A private ejabberd (see bench/lib.sh): plaintext c2s, no shaper, mod_http_api on
+  # loopback allowed send_message without authentication (as parleyd's bearer check is cheap).
   EJ_C2S=$(pick_port)
   EJ_HTTP=$(pick_port)
-  EJ_DIST=$(pick_port)
-  mkdir -p "$EJ_DIR/spool" "$EJ_DIR/logs"
-  touch "$EJ_DIR/inetrc"
-  cat >"$EJ_DIR/ejabberdctl.cfg" <<EOF
-ERLANG_NODE=hookbench$EJ_DIST@localhost
-ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0 -setcookie hookbench$RANDOM$RANDOM"
-ERL_DIST_PORT=$EJ_DIST
-EJABBERD_PID_PATH=$EJ_DIR/ejabberd.pid
-EOF
-  # The same shape as parleyd's side: plaintext c2s, no shaper, roster, HTTP API on loopback
-  # allowed send_message without authentication (as parleyd's bearer check is cheap).
-  cat >"$EJ_DIR/ejabberd.yml" <<EOF
-hosts:
-  - localhost
-loglevel: warning
-listen:
-  -
-    port: $EJ_C2S
-    ip: "127.0.0.1"
-    module: ejabberd_c2s
-    max_stanza_size: 262144
-  -
-    port: $EJ_HTTP
-    ip: "127.0.0.1"
-    module: ejabberd_http
-    request_handlers:
-      /api: mod_http_api
-api_permissions:
-  "console commands":
-    from:
-      - ejabberd_ctl
-    who: all
-    what: "*"
-  "bench send_message":
-    from:
-      - mod_http_api
-    who:
-      ip: 127.0.0.1/8
-    what:
-      - send_message
-auth_method: internal
-modules:
-  mod_roster: {}
-  mod_disco: {}
-  mod_admin_extra: {}
-EOF
-  chown -R ejabberd:ejabberd "$EJ_DIR"
-  taskset -c "$SERVER_CPU" bash -c "$(declare -f ejctl); EJ_DIR='$EJ_DIR'; ejctl foreground" >"$EJ_DIR/foreground.log" 2>&1 &
-  EJ_STARTED=1
-  for _ in $(seq 1 60); do
-    ejctl status >/dev/null 2>&1 && break
-    sleep 1
-  done
-  if ! ejctl status >/dev/null 2>&1; then
-    log "ejabberd did not start:"; tail -20 "$EJ_DIR/foreground.log" "$EJ_DIR"/logs/*.log >&2 || true
+  ej_setup "$EJ_C2S" "$EJ_HTTP"
+  if ! ej_start "$EJ_HTTP"; then
     FAILED=1
   else
-    EJ_VERSION=$(ejctl status 2>/dev/null | sed -n 's/^ejabberd \([^ ]*\) is running.*/\1/p')
     ejctl register alice localhost "$PASSWORD" >/dev/null
-    EJ_PID=$(pgrep -u ejabberd -f "beam.smp.*hookbench$EJ_DIST@localhost" | head -1)
-    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$EJ_HTTP") 2>/dev/null && break; sleep 0.1; done
     series ejabberd-inbound "ejabberd send_message, $CONNECTIONS connections" inbound --port "$EJ_C2S" \
       --password "$PASSWORD" --http-port "$EJ_HTTP" --path /api/send_message --api ejabberd \
       --from bench@localhost --connections "$CONNECTIONS" --server-pid "$EJ_PID" --label ejabberd
@@ -280,15 +191,14 @@ fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report ----------------------------------------------------------------------------------
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then COMMIT="$COMMIT (with uncommitted changes)"; fi
+COMMIT=$(commit_text)
 RATE_TEXT="closed loop"
 [[ "$RATE" != 0 ]] && RATE_TEXT="$RATE msg/s offered (latency from the scheduled send time)"
 {
   echo "# Webhook gateway benchmark, $(date '+%Y-%m-%d %H:%M')"
   echo
   echo "- commit $COMMIT, ${BUILD_TYPE:-unknown} build; parleyd io_threads=$IO_THREADS, SQLite in a temporary data directory, pinned to CPU $SERVER_CPU; parley-hookbench pinned to CPU $TOOL_CPU"
-  echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); load average before $LOAD_BEFORE, after $LOAD_AFTER"
+  echo "- machine: $(machine_text); load average before $LOAD_BEFORE, after $LOAD_AFTER"
   echo "- per run: $WARMUP warm-up messages, then $MESSAGES measured, $RATE_TEXT; $RUNS runs per test against one server; median of the runs, spread min–max"
   [[ -n "$FIXED_RATE" ]] && echo "- then each test again at $FIXED_RATE msg/s offered ($FIXED_WARMUP warm-up, $FIXED_MESSAGES measured, latency from the scheduled send time): server CPU time per message at equal load"
   echo "- inbound: $CONNECTIONS keep-alive HTTP/1.1 connections, one POST in flight each, bearer token, body \`{\"body\":\"hb <seq> <ns>\"}\`; alice logged in over plaintext c2s (SCRAM) with initial presence"
