@@ -615,6 +615,13 @@ struct StreamParser::Impl {
   }
 
   void parse_slice(std::string_view slice) noexcept {
+    if (ctxt == nullptr && state == State::open) {
+      // trim() freed the context between two stanzas: build it again.
+      recycle();
+      if (halted) {
+        return;
+      }
+    }
     push(slice);
     while (recycle_requested && !reset_requested && callback_exception == nullptr && state == State::open) {
       recycle();
@@ -705,6 +712,25 @@ struct StreamParser::Impl {
       std::rethrow_exception(std::exchange(callback_exception, nullptr));
     }
     return state == State::failed ? error : boost::system::error_code();
+  }
+
+  bool trim() noexcept {
+    if (in_feed || ctxt == nullptr || state != State::open || halted || depth != 1 || recycle_requested ||
+        ctxt->instate != XML_PARSER_CONTENT) {
+      return false;
+    }
+    // Whitespace between stanzas (keep-alives) may wait unparsed for the next '<'; it means
+    // nothing, so it does not keep the context alive. Anything else does.
+    const xmlParserInputPtr in = ctxt->input;
+    if (in == nullptr || in->cur == nullptr || !all_whitespace(view(in->cur, in->end))) {
+      return false;
+    }
+    destroy_context();
+    current = Element();
+    std::vector<Element*>().swap(open_elements);
+    std::string().swap(recycle_tail);
+    std::string().swap(prolog);
+    return true;
   }
 
   void reset() noexcept {
@@ -977,6 +1003,10 @@ boost::system::error_code StreamParser::feed(std::string_view bytes) {
 
 void StreamParser::reset() {
   impl_->reset();
+}
+
+bool StreamParser::trim() noexcept {
+  return impl_->trim();
 }
 
 void StreamParser::set_limits(const Limits& limits) noexcept {

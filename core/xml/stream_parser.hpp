@@ -85,6 +85,13 @@ public:
   /// called from a callback, parsing stops once the callback returns.
   void reset();
 
+  /// Frees libxml2's parser state (about 15 KiB) while the stream sits between two top-level
+  /// elements with no unparsed input held back; the next feed() builds it again, as after
+  /// max_interned_names. For streams that are idle most of the time. Returns true when memory
+  /// was freed; false, and nothing changes, when the parser is not at such a point. Must not be
+  /// called from a callback.
+  bool trim() noexcept;
+
   /// Takes effect immediately, also for the element being parsed.
   void set_limits(const Limits& limits) noexcept;
   const Limits& limits() const noexcept;

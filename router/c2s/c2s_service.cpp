@@ -2,8 +2,14 @@
 
 #include "core/xml/errc.hpp"
 #include "router/c2s/client_session.hpp"
+#include "router/router.hpp"
+#include "core/async/worker_pool.hpp"
 
 #include <boost/asio/ssl/context.hpp>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace parley::router::c2s {
 
@@ -14,7 +20,34 @@ std::shared_ptr<C2sService> C2sService::create(boost::asio::io_context& io, cons
 
 C2sService::C2sService(boost::asio::io_context& io, const config::Config& config,
                        std::shared_ptr<boost::asio::ssl::context> tls, Router& router)
-    : io_(io), config_(config), tls_(std::move(tls)), router_(router) {}
+    : io_(io), config_(config), tls_(std::move(tls)), router_(router), release_timer_(io) {}
+
+void C2sService::memory_released() {
+  std::lock_guard lock(mutex_);
+  if (release_scheduled_ || stopped_) {
+    return;
+  }
+  release_scheduled_ = true;
+  release_timer_.expires_after(std::chrono::seconds(1));
+  release_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!self) {
+      return;
+    }
+    {
+      std::lock_guard guard(self->mutex_);
+      self->release_scheduled_ = false;
+    }
+#if defined(__GLIBC__)
+    if (!ec) {
+      // Once for the whole burst, off the I/O threads: it walks every heap.
+      self->router_.workers().post([] { ::malloc_trim(0); });
+    }
+#else
+    (void)ec;
+#endif
+  });
+}
 
 void C2sService::accept(boost::asio::ip::tcp::socket socket, bool direct_tls) {
   auto session = ClientSession::create(std::move(socket), *this, direct_tls);
@@ -104,6 +137,7 @@ void C2sService::stop() {
   {
     std::lock_guard lock(mutex_);
     stopped_ = true;
+    release_timer_.cancel();
     open.swap(sessions_);
     resumable.swap(resumable_);
   }

@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 #include <chrono>
@@ -58,6 +59,11 @@ public:
   void unregister_resumable(const std::string& id);
   std::shared_ptr<ClientSession> find_resumable(const std::string& id);
 
+  /// A session gave back memory it held while idle. A second after the first of a burst of
+  /// these, the allocator returns whole free pages to the system (glibc keeps them otherwise,
+  /// holes between live allocations). Any thread.
+  void memory_released();
+
 private:
   C2sService(boost::asio::io_context& io, const config::Config& config,
              std::shared_ptr<boost::asio::ssl::context> tls, Router& router);
@@ -76,6 +82,8 @@ private:
   };
   std::unordered_map<std::string, FailureWindow> auth_failures_;
   std::unordered_map<std::string, std::shared_ptr<ClientSession>> resumable_;
+  boost::asio::steady_timer release_timer_;
+  bool release_scheduled_ = false;
 };
 
 } // namespace parley::router::c2s

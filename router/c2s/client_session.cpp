@@ -8,6 +8,7 @@
 #include "router/modules/registration.hpp"
 #include "core/xml/serializer.hpp"
 #include "core/xml/stream_parser.hpp"
+#include "core/tls/tls_stream.hpp"
 #include "router/c2s/c2s_service.hpp"
 #include "router/router.hpp"
 #include "core/async/worker_pool.hpp"
@@ -27,6 +28,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <vector>
 #include <variant>
 
 namespace parley::router::c2s {
@@ -47,8 +49,19 @@ constexpr std::size_t max_queued_bytes = 2 * 1024 * 1024;
 constexpr int max_auth_failures = 3;
 /// How long one write may stall before the connection is given up.
 constexpr auto write_timeout = std::chrono::seconds(60);
+/// A bound session that has read nothing for this long frees its parser state and buffers.
+constexpr auto idle_trim_after = std::chrono::seconds(2);
+/// Bytes read from a socket in one go, into a buffer each I/O thread lends to every session.
+constexpr std::size_t read_buffer_size = 16 * 1024;
 /// XEP-0440: SASL channel-binding type capability.
 constexpr std::string_view sasl_cb_ns = "urn:xmpp:sasl-cb:0";
+
+/// The read buffer of the calling I/O thread. Not inlined, so that a coroutine never keeps
+/// the address of another thread's buffer across a suspension.
+[[gnu::noinline]] char* io_thread_read_buffer() {
+  thread_local const std::unique_ptr<char[]> buffer(new char[read_buffer_size]);
+  return buffer.get();
+}
 
 std::string random_id() {
   static constexpr char hex[] = "0123456789abcdef";
@@ -151,7 +164,7 @@ std::shared_ptr<ClientSession> ClientSession::create(tcp::socket socket, C2sServ
 
 ClientSession::ClientSession(tcp::socket socket, C2sService& service, bool direct_tls)
     : socket_(std::move(socket)), service_holder_(service.shared_from_this()), service_(service), direct_tls_(direct_tls), write_wake_(socket_.get_executor()),
-      auth_timer_(socket_.get_executor()), write_timer_(socket_.get_executor()) {}
+      auth_timer_(socket_.get_executor()), write_timer_(socket_.get_executor()), idle_timer_(socket_.get_executor()) {}
 
 ClientSession::~ClientSession() {
   if (admitted_) {
@@ -185,22 +198,63 @@ void ClientSession::close(stream_errc reason) {
 
 // ---- transport -----------------------------------------------------------------------------
 
-asio::awaitable<std::size_t> ClientSession::read_some(char* data, std::size_t size, boost::system::error_code& ec) {
-  const auto buffer = asio::buffer(data, size);
+std::size_t ClientSession::read_now(char* data, std::size_t size, boost::system::error_code& ec) {
   if (tls_) {
-    auto [e, n] = co_await tls_->async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
-    ec = e;
-    co_return n;
+    return tls_->read_now(asio::buffer(data, size), ec);
   }
-  auto [e, n] = co_await socket_.async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
-  ec = e;
-  co_return n;
+  // The socket is non-blocking (see run()): would_block when nothing has arrived.
+  return socket_.read_some(asio::buffer(data, size), ec);
+}
+
+asio::awaitable<boost::system::error_code> ClientSession::wait_readable() {
+  if (tls_) {
+    co_return co_await tls_->wait_readable();
+  }
+  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+  co_return ec;
+}
+
+void ClientSession::arm_idle_trim() {
+  if (idle_timer_armed_ || state_ != State::bound) {
+    return;
+  }
+  idle_timer_armed_ = true;
+  reads_since_idle_check_ = 0;
+  idle_timer_.expires_after(idle_trim_after);
+  idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto s = weak.lock();
+    if (!s) {
+      return;
+    }
+    s->idle_timer_armed_ = false;
+    if (ec || s->state_ != State::bound) {
+      return;
+    }
+    if (s->reads_since_idle_check_ > 0) {
+      s->arm_idle_trim(); // still busy: look again later
+      return;
+    }
+    s->idle_trim();
+  });
+}
+
+void ClientSession::idle_trim() {
+  // A busy stream would only build all this again; an idle one holds nothing it does not use.
+  // The parser comes back on the next read; the write buffers when something is sent.
+  bool freed = parser_ && parser_->trim();
+  if (queue_.empty() && queue_.capacity() > 0) {
+    std::string().swap(queue_);
+    freed = true;
+  }
+  if (freed) {
+    service_.memory_released();
+  }
 }
 
 asio::awaitable<bool> ClientSession::write_now(std::string data) {
   boost::system::error_code ec;
   if (tls_) {
-    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    std::tie(ec, std::ignore) = co_await tls_->write(asio::buffer(data));
   } else {
     std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
   }
@@ -208,8 +262,8 @@ asio::awaitable<bool> ClientSession::write_now(std::string data) {
 }
 
 asio::awaitable<bool> ClientSession::handshake() {
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket_), service_.tls());
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+  tls_ = std::make_unique<core::tls::TlsStream>(std::move(socket_), service_.tls().native_handle());
+  const auto ec = co_await tls_->handshake();
   if (ec) {
     spdlog::debug("c2s: TLS handshake failed: {}", ec.message());
     co_return false;
@@ -222,6 +276,7 @@ void ClientSession::close_socket() {
   auto& lowest = tls_ ? tls_->next_layer() : socket_;
   lowest.shutdown(tcp::socket::shutdown_both, ignored);
   lowest.close(ignored);
+  idle_timer_.cancel();
   write_wake_.cancel();
 }
 
@@ -235,6 +290,7 @@ void ClientSession::shutdown_transport() {
   lowest.shutdown(tcp::socket::shutdown_both, ignored);
   lowest.close(ignored);
   auth_timer_.cancel();
+  idle_timer_.cancel();
   write_wake_.cancel();
 }
 
@@ -477,7 +533,9 @@ asio::awaitable<void> ClientSession::run() {
     co_return;
   }
 
-  std::deque<Event> events;
+  // Filled by the parser during one feed(), handled, then emptied.
+  std::vector<Event> events;
+  std::size_t next_event = 0;
   core::xml::StreamParser::Callbacks callbacks;
   callbacks.on_open = [&events](core::xml::StreamHeader header) { events.emplace_back(std::move(header)); };
   callbacks.on_element = [&events](Element element) { events.emplace_back(std::move(element)); };
@@ -490,17 +548,38 @@ asio::awaitable<void> ClientSession::run() {
 
   state_ = State::negotiating;
   bool peer_closed = false;
-  char buffer[4096];
+  if (!tls_) {
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
+  }
+  // Nothing is read while the session waits: it waits for readiness, then reads into a buffer
+  // of the I/O thread and hands every byte to the parser before it suspends again. An idle
+  // connection thus holds no read buffer, in this frame or in the TLS layer.
+  bool drained = false;
   while (state_ != State::closing && state_ != State::closed && !peer_closed) {
     boost::system::error_code ec;
-    const std::size_t n = co_await read_some(buffer, sizeof buffer, ec);
+    std::size_t n = 0;
+    if (!drained) {
+      // Asked for again after every suspension: the coroutine may resume on another thread.
+      n = read_now(io_thread_read_buffer(), read_buffer_size, ec);
+    }
+    if (drained || ec == asio::error::would_block) {
+      drained = false;
+      std::vector<Event>().swap(events);
+      arm_idle_trim();
+      if (co_await wait_readable()) {
+        break;
+      }
+      continue;
+    }
+    char* const buffer = io_thread_read_buffer();
     if (ec) {
       break;
     }
+    ++reads_since_idle_check_;
     const auto parse_error = parser_->feed(std::string_view(buffer, n));
-    while (!events.empty() && state_ != State::closing && state_ != State::closed) {
-      Event event = std::move(events.front());
-      events.pop_front();
+    while (next_event < events.size() && state_ != State::closing && state_ != State::closed) {
+      Event event = std::move(events[next_event++]);
       if (auto* header = std::get_if<core::xml::StreamHeader>(&event)) {
         // RFC 6120 §4.8/§4.9.3: check what the client opened.
         stream_to_ = std::string(header->to().value_or(""));
@@ -545,6 +624,12 @@ asio::awaitable<void> ClientSession::run() {
         break;
       }
     }
+    events.clear();
+    next_event = 0;
+    // A read that did not fill the buffer emptied the socket: wait rather than pay for a read
+    // that would only say so. Over TLS (STARTTLS may just have begun it), OpenSSL knows
+    // whether it holds more.
+    drained = tls_ ? tls_->drained() : n < read_buffer_size;
     if (parse_error && state_ != State::closing && state_ != State::closed && !peer_closed) {
       fail(static_cast<stream_errc>(parse_error.value()));
     }

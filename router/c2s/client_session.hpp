@@ -9,16 +9,19 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <deque>
+#include <cstdint>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
 
 namespace parley::core::xml {
 class StreamParser;
+}
+namespace parley::core::tls {
+class TlsStream;
 }
 
 namespace parley::router::c2s {
@@ -43,7 +46,9 @@ public:
     std::string id;
     std::uint32_t h_in = 0;  ///< stanzas received from the client and handled
     std::uint32_t acked = 0; ///< the client's last <a h=''/>
-    std::deque<std::string> unacked;
+    /// A list rather than a deque: an empty std::deque already allocates some 600 bytes, and
+    /// most sessions never enable stream management.
+    std::list<std::string> unacked;
     std::size_t unacked_bytes = 0;
     bool r_pending = false;
   };
@@ -74,7 +79,12 @@ private:
   struct Negotiation;
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> write_loop();
-  boost::asio::awaitable<std::size_t> read_some(char* data, std::size_t size, boost::system::error_code& ec);
+  /// Reads what has arrived, without waiting; would_block when nothing has.
+  std::size_t read_now(char* data, std::size_t size, boost::system::error_code& ec);
+  boost::asio::awaitable<boost::system::error_code> wait_readable();
+  /// After a quiet spell, gives back what an idle bound session does not need.
+  void arm_idle_trim();
+  void idle_trim();
   boost::asio::awaitable<bool> write_now(std::string data);
   boost::asio::awaitable<void> write_and_close(std::string data);
   boost::asio::awaitable<bool> handshake();
@@ -104,13 +114,12 @@ private:
   void shutdown_transport();
 
   boost::asio::ip::tcp::socket socket_;
-  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
+  std::unique_ptr<core::tls::TlsStream> tls_;
   std::shared_ptr<C2sService> service_holder_;
   C2sService& service_;
   bool direct_tls_;
   State state_ = State::connecting;
   std::unique_ptr<core::xml::StreamParser> parser_;
-  std::deque<core::xml::Element> pending_;
   bool stream_open_ = false;
   bool stream_restart_ = false;
   std::string stream_to_;
@@ -126,6 +135,9 @@ private:
   boost::asio::steady_timer write_wake_;
   boost::asio::steady_timer auth_timer_;
   boost::asio::steady_timer write_timer_;
+  boost::asio::steady_timer idle_timer_;
+  bool idle_timer_armed_ = false;
+  std::uint32_t reads_since_idle_check_ = 0;
   std::optional<core::xml::stream_errc> close_reason_;
   SmState sm_;
   std::unique_ptr<boost::asio::steady_timer> resume_timer_;

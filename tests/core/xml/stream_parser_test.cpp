@@ -623,3 +623,77 @@ TEST_CASE("an empty feed changes nothing") {
   CHECK(testling.opened());
   CHECK_FALSE(testling.feed(""));
 }
+
+TEST_CASE("trim() between stanzas frees libxml2's state without visible effect") {
+  const std::string doc = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+                          "xmlns:e='urn:a&amp;b' to='example.com' version='1.0'>"
+                          "<message id='1'><body>one</body></message>\n "
+                          "<e:x a='&amp;'/><message id='2'><body>two</body></message> \r\n"
+                          "<presence/></stream:stream>";
+  const Outcome reference = run(doc, 0);
+  REQUIRE_FALSE(reference.error);
+  REQUIRE(reference.elements.size() == 4);
+  for (int split : {1, 3, 7, 16, -1, -2, -3}) {
+    INFO("split " << split);
+    Outcome out;
+    StreamParser testling(recording(out));
+    std::size_t trimmed = 0;
+    std::mt19937 rng(static_cast<unsigned>(split < 0 ? -split : split));
+    std::uniform_int_distribution<std::size_t> size(1, 17);
+    for (std::size_t i = 0; i < doc.size() && !out.error;) {
+      const std::size_t n = split > 0 ? static_cast<std::size_t>(split) : size(rng);
+      out.error = testling.feed(std::string_view(doc).substr(i, n));
+      i += n;
+      // As a session does whenever it would wait for more input.
+      trimmed += testling.trim() ? 1 : 0;
+    }
+    CHECK(out == reference);
+    CHECK(trimmed > 0);
+  }
+}
+
+TEST_CASE("trim() refuses while anything is held back") {
+  Outcome out;
+  StreamParser testling(recording(out));
+  CHECK_FALSE(testling.trim()); // no stream yet
+  CHECK_FALSE(testling.feed(stream("<message><body>par")));
+  CHECK_FALSE(testling.trim()); // inside a stanza
+  CHECK_FALSE(testling.feed("tial</body></message><pres"));
+  CHECK_FALSE(testling.trim()); // an unfinished start tag waits in libxml2's buffer
+  CHECK_FALSE(testling.feed("ence/>  "));
+  CHECK(testling.trim());       // only whitespace is left over
+  CHECK_FALSE(testling.trim()); // nothing left to free
+  CHECK_FALSE(testling.feed("<iq type='get' id='x'/></stream:stream>"));
+  REQUIRE(out.elements.size() == 3);
+  CHECK(out.elements[2].name() == "iq");
+  CHECK(out.closed());
+  CHECK_FALSE(testling.trim()); // closed
+}
+
+TEST_CASE("after trim() limits and errors still apply, and reset() starts over") {
+  StreamParser::Limits limits;
+  limits.max_stanza_bytes = 64;
+  Outcome out;
+  StreamParser testling(recording(out), limits);
+  CHECK_FALSE(testling.feed(stream("<presence/>")));
+  REQUIRE(testling.trim());
+  CHECK(testling.feed("<message><body>" + std::string(100, 'x') + "</body></message>") ==
+        errc(stream_errc::policy_violation));
+
+  Outcome again;
+  StreamParser other(recording(again));
+  CHECK_FALSE(other.feed(stream("<presence/>")));
+  REQUIRE(other.trim());
+  CHECK(other.feed("<a><b></a>") == errc(stream_errc::not_well_formed));
+
+  Outcome restarted;
+  StreamParser third(recording(restarted));
+  CHECK_FALSE(third.feed(stream("<presence/>")));
+  REQUIRE(third.trim());
+  third.reset();
+  CHECK_FALSE(third.opened());
+  CHECK_FALSE(third.feed(stream("<iq type='get' id='1'/>")));
+  CHECK(third.opened());
+  REQUIRE(restarted.elements.size() == 2);
+  CHECK(restarted.elements[1].name() == "iq");
+}
