@@ -158,6 +158,37 @@ boost::system::result<void> copy_rooms(Storage& from, Storage& to, CopyCounts& c
   return {};
 }
 
+boost::system::result<void> copy_opt_outs(Storage& from, Storage& to, CopyCounts& counts) {
+  auto domains = from.opt_outs().domains();
+  if (!domains) {
+    return domains.error();
+  }
+  for (const auto& domain : *domains) {
+    std::string after_address;
+    std::string after_contact;
+    for (;;) {
+      auto opt_outs = from.opt_outs().list(domain, after_address, after_contact, page);
+      if (!opt_outs) {
+        return opt_outs.error();
+      }
+      for (const auto& opt_out : *opt_outs) {
+        auto added =
+            to.opt_outs().add(opt_out.domain, opt_out.address, opt_out.contact, opt_out.keyword, opt_out.created);
+        if (!added) {
+          return added.error();
+        }
+      }
+      counts.opt_outs += opt_outs->size();
+      if (opt_outs->size() < page) {
+        break;
+      }
+      after_address = opt_outs->back().address;
+      after_contact = opt_outs->back().contact;
+    }
+  }
+  return {};
+}
+
 // conflict unless `to` holds nothing that a copy could merge with.
 boost::system::result<void> require_empty(Storage& to) {
   auto users = to.users().count_users();
@@ -184,8 +215,12 @@ boost::system::result<void> require_empty(Storage& to) {
   if (!rooms) {
     return rooms.error();
   }
-  if (*users != 0 || !queues->empty() || !tokens->empty() || !domains->empty() || !hooks->empty() ||
-      !rooms->empty()) {
+  auto opt_out_domains = to.opt_outs().domains();
+  if (!opt_out_domains) {
+    return opt_out_domains.error();
+  }
+  if (*users != 0 || !queues->empty() || !tokens->empty() || !domains->empty() || !hooks->empty() || !rooms->empty() ||
+      !opt_out_domains->empty()) {
     return storage_errc::conflict;
   }
   return {};
@@ -219,7 +254,7 @@ boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,
     }
     after = names->back();
   }
-  for (auto* copy_concern : {&copy_work, &copy_tokens, &copy_registrations, &copy_hooks, &copy_rooms}) {
+  for (auto* copy_concern : {&copy_work, &copy_tokens, &copy_registrations, &copy_hooks, &copy_rooms, &copy_opt_outs}) {
     if (auto copied = copy_concern(from, to, counts); !copied) {
       return copied.error();
     }

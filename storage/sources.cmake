@@ -23,6 +23,7 @@ list(APPEND PARLEY_STORAGE_SOURCES
   sqlite/detail/registration_store.cpp
   sqlite/detail/hook_store.cpp
   sqlite/detail/room_store.cpp
+  sqlite/detail/opt_out_store.cpp
 )
 list(APPEND PARLEY_STORAGE_SOURCES
   postgres/open.cpp
@@ -38,4 +39,5 @@ list(APPEND PARLEY_STORAGE_SOURCES
   postgres/detail/registration_store.cpp
   postgres/detail/hook_store.cpp
   postgres/detail/room_store.cpp
+  postgres/detail/opt_out_store.cpp
 )

@@ -2,6 +2,7 @@
 
 #include "storage/hook_store.hpp"
 #include "storage/offline_store.hpp"
+#include "storage/opt_out_store.hpp"
 #include "storage/registration_store.hpp"
 #include "storage/room_store.hpp"
 #include "storage/roster_store.hpp"
@@ -34,6 +35,7 @@ public:
   virtual RegistrationStore& registrations() = 0;
   virtual HookStore& hooks() = 0;
   virtual RoomStore& rooms() = 0;
+  virtual OptOutStore& opt_outs() = 0;
 
   /// Answers whether the database can be reached right now (one cheap query); unavailable
   /// otherwise. For health checks. Blocks on I/O like every store call.

@@ -69,8 +69,17 @@ std::vector<Registration> all_registrations(RegistrationStore& registrations) {
   return out;
 }
 
-/// Fills `source` with some of everything, `numbers` registrations on sms.example.com among it;
-/// returns the number of work events it recorded.
+std::vector<OptOut> all_opt_outs(OptOutStore& opt_outs) {
+  std::vector<OptOut> out;
+  for (const auto& domain : opt_outs.domains().value()) {
+    const auto page = opt_outs.list(domain, "", "", 10'000).value();
+    out.insert(out.end(), page.begin(), page.end());
+  }
+  return out;
+}
+
+/// Fills `source` with some of everything, `numbers` registrations and `numbers` opt-outs on
+/// sms.example.com among it; returns the number of work events it recorded.
 std::uint64_t fill(Storage& source, int numbers) {
   REQUIRE(source.users().create_user("alice", {scram("SCRAM-SHA-1", 'a'), scram("SCRAM-SHA-256", 'b')}));
   REQUIRE(source.users().create_user("bob", {}));
@@ -120,6 +129,12 @@ std::uint64_t fill(Storage& source, int numbers) {
   }
   REQUIRE(source.registrations().assign("sms.example.com", "+15551000000", "bob@example.com", at(30)));
   REQUIRE(source.registrations().assign("email.example.com", "alice@mail.example.net", "alice@example.com", at(31)));
+
+  for (int i = 0; i < numbers; ++i) {
+    REQUIRE(source.opt_outs().add("sms.example.com", "+15551000000", "+1666" + std::to_string(1'000'000 + i), "STOP",
+                                  at(200 + i)));
+  }
+  REQUIRE(source.opt_outs().add("email.example.com", "alice@mail.example.net", "spam@example.net", "", at(32)));
 
   StoredHook ci;
   ci.domain = "hooks.example.com";
@@ -175,7 +190,7 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   R route;
   auto source = open_storage(route.from);
   auto target = open_storage(route.to);
-  const auto events = fill(*source, 520); // more registrations on one domain than a page of the copy
+  const auto events = fill(*source, 520); // more registrations and opt-outs on one domain than a page of the copy
 
   std::vector<std::string> progressed;
   const auto counts = copy_all(*source, *target, [&](std::string_view name) { progressed.emplace_back(name); }).value();
@@ -190,6 +205,7 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(counts.registrations == 520 + 2);
   CHECK(counts.hooks == 2);
   CHECK(counts.rooms == 2);
+  CHECK(counts.opt_outs == 520 + 1);
 
   CHECK(target->users().list_credentials("alice").value() == source->users().list_credentials("alice").value());
   CHECK(target->roster().get_roster("alice").value().items == source->roster().get_roster("alice").value().items);
@@ -209,6 +225,8 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(all_registrations(target->registrations()) == all_registrations(source->registrations()));
   CHECK(target->hooks().list({}).value() == source->hooks().list({}).value());
   CHECK(target->rooms().list({}).value() == source->rooms().list({}).value());
+  CHECK(target->opt_outs().domains().value() == std::vector<std::string>{"email.example.com", "sms.example.com"});
+  CHECK(all_opt_outs(target->opt_outs()) == all_opt_outs(source->opt_outs()));
 
   // The copy goes on where the source stopped: its timelines too.
   const auto next = target->work().enqueue("outbox", "next", "p", at(50), at(50)).value();
@@ -255,6 +273,9 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
     room.room = "mine";
     REQUIRE(target->rooms().put(room));
   }
+  SUBCASE("an opt-out") {
+    REQUIRE(target->opt_outs().add("sms.example.com", "+15550000000", "+16660000000", "STOP", at(1)));
+  }
   CHECK(copy_all(*source, *target).error() == storage_errc::conflict);
   CHECK(target->users().list_users("", 10).value().size() <= 1);
   CHECK(target->users().user_exists("alice").value() == false);
@@ -262,4 +283,6 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
   CHECK(target->hooks().get("hooks.example.com", "ci").error() == storage_errc::not_found);
   CHECK(target->registrations().of_owner("alice@example.com").value().empty());
   CHECK(target->rooms().get("conference.example.com", "coven").error() == storage_errc::not_found);
+  CHECK(target->opt_outs().contains("email.example.com", "alice@mail.example.net", "spam@example.net").value() ==
+        false);
 }

@@ -182,12 +182,25 @@ CREATE TABLE muc_affiliations (
 );
 )sql";
 
+// SMS opt-outs (STOP/START); the same table as the SQLite backend's migration 6.
+constexpr const char* opt_out_schema = R"sql(
+CREATE TABLE opt_outs (
+  domain      TEXT COLLATE "C" NOT NULL CHECK (domain <> ''),
+  address     TEXT COLLATE "C" NOT NULL CHECK (address <> ''),
+  contact     TEXT COLLATE "C" NOT NULL CHECK (contact <> ''),
+  created_us  BIGINT NOT NULL,
+  keyword     TEXT NOT NULL,
+  PRIMARY KEY (domain, address, contact)
+);
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "durable work queue", work_queue_schema},
     Migration{3, "keys of handled inbound deliveries", seen_schema},
     Migration{4, "work item timelines, API tokens, gateway registrations, stored webhooks", admin_schema},
     Migration{5, "multi-user chat rooms and their affiliations", muc_schema},
+    Migration{6, "SMS opt-outs", opt_out_schema},
 };
 
 // pg_advisory_xact_lock key: "parl" in ASCII.

@@ -199,12 +199,30 @@ private:
   Database& database_;
 };
 
+class OptOutStore final : public storage::OptOutStore {
+public:
+  explicit OptOutStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<bool> add(std::string_view domain, std::string_view address, std::string_view contact,
+                                  std::string_view keyword, Timestamp now) override;
+  boost::system::result<bool> remove(std::string_view domain, std::string_view address,
+                                     std::string_view contact) override;
+  boost::system::result<bool> contains(std::string_view domain, std::string_view address,
+                                       std::string_view contact) override;
+  boost::system::result<std::vector<OptOut>> list(std::string_view domain, std::string_view after_address,
+                                                  std::string_view after_contact, std::size_t limit) override;
+  boost::system::result<std::vector<std::string>> domains() override;
+
+private:
+  Database& database_;
+};
+
 class PostgresStorage final : public Storage {
 public:
   explicit PostgresStorage(Options options)
       : database_(std::move(options)), users_(database_), roster_(database_), offline_(database_), work_(database_),
-        seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_),
-        rooms_(database_) {}
+        seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_), rooms_(database_),
+        opt_outs_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -217,6 +235,7 @@ public:
   storage::RegistrationStore& registrations() override { return registrations_; }
   storage::HookStore& hooks() override { return hooks_; }
   storage::RoomStore& rooms() override { return rooms_; }
+  storage::OptOutStore& opt_outs() override { return opt_outs_; }
   std::string_view backend_name() const noexcept override { return "postgres"; }
   boost::system::result<void> ping() override {
     return database_.with_connection([](Connection& connection) -> boost::system::result<void> {
@@ -239,6 +258,7 @@ private:
   RegistrationStore registrations_;
   HookStore hooks_;
   RoomStore rooms_;
+  OptOutStore opt_outs_;
 };
 
 inline std::int64_t micros(Timestamp t) noexcept {

@@ -183,12 +183,26 @@ CREATE TABLE muc_affiliations (
 ) WITHOUT ROWID;
 )sql";
 
+// SMS opt-outs (STOP/START): one row per (our gateway address, the contact that opted out);
+// the primary key answers "may we send from address to contact" and pages through a domain.
+constexpr const char* opt_out_schema = R"sql(
+CREATE TABLE opt_outs (
+  domain      TEXT NOT NULL CHECK (domain <> ''),
+  address     TEXT NOT NULL CHECK (address <> ''),
+  contact     TEXT NOT NULL CHECK (contact <> ''),
+  created_us  INTEGER NOT NULL,
+  keyword     TEXT NOT NULL,
+  PRIMARY KEY (domain, address, contact)
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "work queue", work_queue_schema},
     Migration{3, "keys of handled inbound deliveries", seen_schema},
     Migration{4, "work item timelines, API tokens, gateway registrations, stored webhooks", admin_schema},
     Migration{5, "multi-user chat rooms and their affiliations", muc_schema},
+    Migration{6, "SMS opt-outs", opt_out_schema},
 };
 
 } // namespace

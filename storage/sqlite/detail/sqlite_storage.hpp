@@ -3,6 +3,7 @@
 #include "storage/sqlite/detail/database.hpp"
 #include "storage/sqlite/detail/hook_store.hpp"
 #include "storage/sqlite/detail/offline_store.hpp"
+#include "storage/sqlite/detail/opt_out_store.hpp"
 #include "storage/sqlite/detail/registration_store.hpp"
 #include "storage/sqlite/detail/room_store.hpp"
 #include "storage/sqlite/detail/roster_store.hpp"
@@ -20,7 +21,7 @@ public:
   SqliteStorage(std::filesystem::path file, Options options)
       : database_(std::move(file), options), users_(database_), roster_(database_), offline_(database_),
         work_(database_), seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_),
-        rooms_(database_) {}
+        rooms_(database_), opt_outs_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -33,6 +34,7 @@ public:
   storage::RegistrationStore& registrations() override { return registrations_; }
   storage::HookStore& hooks() override { return hooks_; }
   storage::RoomStore& rooms() override { return rooms_; }
+  storage::OptOutStore& opt_outs() override { return opt_outs_; }
   std::string_view backend_name() const noexcept override { return "sqlite"; }
 
 private:
@@ -46,6 +48,7 @@ private:
   RegistrationStore registrations_;
   HookStore hooks_;
   RoomStore rooms_;
+  OptOutStore opt_outs_;
 };
 
 } // namespace parley::storage::sqlite::detail
