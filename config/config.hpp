@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,7 @@ enum class GatewayKind { webhook, sms };
 enum class SmsProvider {
   twilio, ///< Twilio's Messages API, or a Twilio-compatible one at another base_url
   kannel, ///< Kannel's smsbox: sendsms out, an sms-service get-url or post-url in
+  smpp,   ///< an SMSC over SMPP 3.4, bound as a transceiver
 };
 
 /// [gateway.twilio] of a `sms` gateway with provider = "twilio".
@@ -177,9 +179,86 @@ struct KannelConfig {
   std::string smsc;
 };
 
+/// [gateway.smpp] of a `sms` gateway with provider = "smpp": one transceiver bind to an SMSC.
+struct SmppConfig {
+  /// The SMSC's address (host name or IP literal) and port.
+  std::string host;
+  std::uint16_t port = 2775;
+  /// The bind's credentials (SMPP 3.4 §4.1.5): at most 15 and 8 characters.
+  std::string system_id;
+  std::string password;
+  /// Or the name of an environment variable holding the password.
+  std::string password_env;
+  /// The bind's system_type (at most 12 characters), and the service_type of each submit_sm.
+  std::string system_type;
+  std::string service_type;
+  /// Requests sent and not yet answered at once (submit_sm, enquire_link).
+  std::uint32_t window = 10;
+  /// An enquire_link after this long without traffic from the SMSC.
+  std::uint32_t enquire_link_seconds = 30;
+  /// A request unanswered this long fails; an unanswered bind or enquire_link ends the connection.
+  std::uint32_t response_timeout_seconds = 10;
+  /// Reconnecting after a lost or refused bind: the first delay, doubled (with jitter) up to the last.
+  std::uint32_t reconnect_min_ms = 1000;
+  std::uint32_t reconnect_max_ms = 60000;
+  /// After ESME_RTHROTTLED or ESME_RMSGQFUL: the pause before submitting again, doubled per
+  /// repeat up to throttle_max_ms.
+  std::uint32_t throttle_backoff_ms = 1000;
+  std::uint32_t throttle_max_ms = 60000;
+  /// TON and NPI of source_addr (our numbers) and destination_addr; 1/1 is international E.164.
+  std::uint8_t source_ton = 1;
+  std::uint8_t source_npi = 1;
+  std::uint8_t destination_ton = 1;
+  std::uint8_t destination_npi = 1;
+  /// Ask the SMSC for delivery receipts (registered_delivery 1).
+  bool delivery_receipts = true;
+  /// Parts of an inbound concatenated SMS wait this long for the rest.
+  std::uint32_t reassembly_timeout_seconds = 120;
+};
+
+/// What an SMS gateway does with keyword messages from a phone (CTIA-style STOP, START and
+/// HELP): [gateway.keywords] for every number, [[gateway.number]] for one. Matching is on the
+/// whole text, trimmed, case-insensitively.
+struct SmsKeywords {
+  /// false: keywords are ordinary messages, passed on to the owner.
+  bool enabled = true;
+  /// The sender opts out of messages from the number: outbound messages to it are refused
+  /// until it sends a start keyword.
+  std::vector<std::string> stop = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"};
+  std::vector<std::string> start = {"START", "UNSTOP", "YES"};
+  std::vector<std::string> help = {"HELP", "INFO"};
+  /// The automatic answers, sent from the number; empty: none.
+  std::string stop_reply =
+      "You are unsubscribed and will get no more messages from this number. Reply START to resubscribe.";
+  std::string start_reply = "You are resubscribed. Reply STOP to unsubscribe.";
+  std::string help_reply = "Reply STOP to unsubscribe, START to resubscribe.";
+};
+
+/// [[gateway.number]]: settings of one number of an SMS gateway.
+struct SmsNumberConfig {
+  /// E.164.
+  std::string number;
+  SmsKeywords keywords;
+};
+
 /// The keys of a [[gateway]] of kind "sms".
 struct SmsConfig {
   SmsProvider provider = SmsProvider::twilio;
+  /// Users register the number they send from themselves (XEP-0077 with the gateway).
+  bool self_registration = true;
+  /// The operator's numbers (E.164) users may register themselves; empty: any number that
+  /// nobody holds yet. Administrators assign any number through the admin API.
+  std::vector<std::string> numbers;
+  /// Messages per second through the provider (the account's limit), and from any one of our
+  /// numbers (a US long code takes about 1); 0: no limit. Messages wait their turn.
+  double rate_per_second = 0;
+  double number_rate_per_second = 0;
+  /// A second provider, tried at once when the first fails transiently (timeout, 5xx,
+  /// throttled, not bound); its own table ([gateway.kannel], ...) must be given too.
+  std::optional<SmsProvider> failover;
+  /// STOP/START/HELP: for every number, and per number.
+  SmsKeywords keywords;
+  std::vector<SmsNumberConfig> number_settings;
   /// ISO 3166-1 alpha-2 code ("US", "GB") of the country whose national numbers users may
   /// type without the country code; empty: international numbers only (+CC..., 00CC...).
   std::string default_country;
@@ -189,6 +268,7 @@ struct SmsConfig {
   std::string public_url;
   TwilioConfig twilio;
   KannelConfig kannel;
+  SmppConfig smpp;
 };
 
 /// One webhook of a `webhook` gateway: the contact NAME@domain.

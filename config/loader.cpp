@@ -422,6 +422,9 @@ private:
   void read_sms(Section& section, const toml::table& table, GatewayConfig& gateway);
   void read_twilio(const toml::table& twilio_table, GatewayConfig& gateway);
   void read_kannel(const toml::table& kannel_table, GatewayConfig& gateway);
+  void read_smpp(const toml::table& smpp_table, GatewayConfig& gateway);
+  void read_provider_table(SmsProvider provider, const toml::table& table, GatewayConfig& gateway);
+  void read_sms_keywords(Section& section, SmsConfig& sms);
   void read_muc(const toml::table* table, Config& config);
   std::string homes_of(std::string_view key, std::string_view except) const;
 
@@ -653,6 +656,114 @@ void read_hosts(Section& section, std::vector<std::string>& out) {
   if (valid) {
     out = std::move(hosts);
   }
+}
+
+bool is_e164(const std::string& number) {
+  // ITU-T E.164: at most 15 digits, the first (of the country code) not 0.
+  return number.size() >= 3 && number.size() <= 16 && number[0] == '+' && number[1] != '0' &&
+         std::all_of(number.begin() + 1, number.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// A rate in messages per second: a non-negative number (integer or float), 0 for none.
+void read_rate(Section& section, std::string_view key, double& out) {
+  Field field;
+  const toml::node* node = section.lookup(key, field);
+  if (node == nullptr) {
+    return;
+  }
+  double value = 0;
+  if (const auto* i = node->as_integer()) {
+    value = static_cast<double>(i->get());
+  } else if (const auto* f = node->as_floating_point()) {
+    value = f->get();
+  } else {
+    section.wrong_type(field, key, *node, "a number");
+    return;
+  }
+  if (!(value >= 0 && value <= 1e6)) {
+    section.error(field.value, key, "out of range; expected 0..1000000 messages per second (0: no limit)");
+    return;
+  }
+  out = value;
+}
+
+/// A list of keywords: non-empty strings without spaces, upper-cased.
+void read_keyword_list(Section& section, std::string_view key, std::vector<std::string>& out) {
+  Field field;
+  const toml::node* node = section.lookup(key, field);
+  if (node == nullptr) {
+    return;
+  }
+  const auto* array = node->as_array();
+  if (array == nullptr) {
+    section.wrong_type(field, key, *node, "an array of strings");
+    return;
+  }
+  std::vector<std::string> words;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const auto* value = element.as_string();
+    const std::string element_key = std::string(key) + "[" + std::to_string(i) + "]";
+    if (value == nullptr || value->get().empty() ||
+        std::any_of(value->get().begin(), value->get().end(), [](char c) { return c == ' ' || c == '\t'; })) {
+      section.error(position_of(element.source()), element_key, "expected one word, such as \"STOP\"");
+      continue;
+    }
+    std::string word = value->get();
+    for (auto& c : word) {
+      c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    }
+    words.push_back(std::move(word));
+  }
+  out = std::move(words);
+}
+
+/// The keys of [gateway.keywords] and of [[gateway.number]].
+void read_keywords(Section& keys, SmsKeywords& out) {
+  keys.read_bool("enabled", out.enabled);
+  read_keyword_list(keys, "stop", out.stop);
+  read_keyword_list(keys, "start", out.start);
+  read_keyword_list(keys, "help", out.help);
+  keys.read_string("stop_reply", out.stop_reply, Section::Empty::allowed);
+  keys.read_string("start_reply", out.start_reply, Section::Empty::allowed);
+  keys.read_string("help_reply", out.help_reply, Section::Empty::allowed);
+}
+
+/// `numbers` of an SMS gateway: E.164 numbers ("+15551234567"), each once.
+void read_numbers(Section& section, std::vector<std::string>& out) {
+  static constexpr std::string_view key = "numbers";
+  Field field;
+  const toml::node* node = section.lookup(key, field);
+  if (node == nullptr) {
+    return;
+  }
+  const auto* array = node->as_array();
+  if (array == nullptr) {
+    section.wrong_type(field, key, *node, "an array of strings");
+    return;
+  }
+  std::vector<std::string> numbers;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const Position where = position_of(element.source());
+    const std::string element_key = std::string(key) + "[" + std::to_string(i) + "]";
+    const auto* value = element.as_string();
+    if (value == nullptr) {
+      section.error(where, element_key, "expected a string, got " + std::string(describe(element.type())));
+      continue;
+    }
+    const std::string& number = value->get();
+    if (!is_e164(number)) {
+      section.error(where, element_key, quote(number) + " is not an E.164 number such as \"+15551234567\"");
+      continue;
+    }
+    if (std::find(numbers.begin(), numbers.end(), number) != numbers.end()) {
+      section.error(where, element_key, quote(number) + " is listed twice");
+      continue;
+    }
+    numbers.push_back(number);
+  }
+  out = std::move(numbers);
 }
 
 /// An address key and its parsed value; nullopt when invalid (and already reported).
@@ -1023,8 +1134,12 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
       read_sms(section, table, gateway);
     } else {
       for (const std::string_view key : {std::string_view("provider"), std::string_view("default_country"),
-                                         std::string_view("public_url"), std::string_view("twilio"),
-                                         std::string_view("kannel")}) {
+                                         std::string_view("public_url"), std::string_view("self_registration"),
+                                         std::string_view("numbers"), std::string_view("rate_per_second"),
+                                         std::string_view("number_rate_per_second"), std::string_view("failover"),
+                                         std::string_view("keywords"), std::string_view("number"),
+                                         std::string_view("twilio"),
+                                         std::string_view("kannel"), std::string_view("smpp")}) {
         Field field;
         if (section.lookup(key, field) != nullptr && kind.present() && kind.usable()) {
           section.error(field.key, key, "only gateways of kind = \"sms\" have it");
@@ -1057,12 +1172,12 @@ std::optional<std::string> base_url_problem(std::string& url) {
 
 void Loader::read_sms(Section& section, const toml::table& table, GatewayConfig& gateway) {
   SmsConfig& sms = gateway.sms;
-  static constexpr std::array<std::pair<std::string_view, SmsProvider>, 2> providers = {
-      {{"twilio", SmsProvider::twilio}, {"kannel", SmsProvider::kannel}}};
+  static constexpr std::array<std::pair<std::string_view, SmsProvider>, 3> providers = {
+      {{"twilio", SmsProvider::twilio}, {"kannel", SmsProvider::kannel}, {"smpp", SmsProvider::smpp}}};
   const Field provider = read_enum(section, "provider", providers, sms.provider);
   if (!provider.present()) {
     error(position_of(table.source()),
-          "[[gateway]] of kind \"sms\": 'provider' is required (one of: twilio, kannel)");
+          "[[gateway]] of kind \"sms\": 'provider' is required (one of: twilio, kannel, smpp)");
   }
   const Field country = section.read_string("default_country", sms.default_country, Section::Empty::allowed);
   if (country.usable() && !sms.default_country.empty()) {
@@ -1079,6 +1194,20 @@ void Loader::read_sms(Section& section, const toml::table& table, GatewayConfig&
       }
     }
   }
+  section.read_bool("self_registration", sms.self_registration);
+  read_numbers(section, sms.numbers);
+  read_rate(section, "rate_per_second", sms.rate_per_second);
+  read_rate(section, "number_rate_per_second", sms.number_rate_per_second);
+  SmsProvider failover = SmsProvider::twilio;
+  const Field failover_field = read_enum(section, "failover", providers, failover);
+  if (failover_field.present() && failover_field.usable()) {
+    if (provider.usable() && failover == sms.provider) {
+      section.error(failover_field.value, "failover", "the failover provider must differ from 'provider'");
+    } else {
+      sms.failover = failover;
+    }
+  }
+  read_sms_keywords(section, sms);
   const Field public_url = section.read_string("public_url", sms.public_url, Section::Empty::allowed);
   if (public_url.usable() && !sms.public_url.empty()) {
     if (const auto problem = base_url_problem(sms.public_url)) {
@@ -1092,10 +1221,12 @@ void Loader::read_sms(Section& section, const toml::table& table, GatewayConfig&
     Field field;
     const toml::node* node = nullptr;
   };
-  std::array<ProviderTable, 2> tables = {{{"twilio", SmsProvider::twilio, {}, nullptr},
-                                          {"kannel", SmsProvider::kannel, {}, nullptr}}};
+  std::array<ProviderTable, 3> tables = {{{"twilio", SmsProvider::twilio, {}, nullptr},
+                                          {"kannel", SmsProvider::kannel, {}, nullptr},
+                                          {"smpp", SmsProvider::smpp, {}, nullptr}}};
   const bool chosen = provider.present() && provider.usable();
   const toml::table* mine = nullptr;
+  const toml::table* failover_table = nullptr;
   const ProviderTable* chosen_table = nullptr;
   for (auto& t : tables) {
     t.node = section.lookup(t.name, t.field);
@@ -1107,18 +1238,35 @@ void Loader::read_sms(Section& section, const toml::table& table, GatewayConfig&
     }
     if (!t.node->is_table()) {
       section.error(t.field.value, t.name, "must be a table ([gateway." + std::string(t.name) + "])");
+    } else if (sms.failover && t.provider == *sms.failover) {
+      failover_table = t.node->as_table();
     } else if (chosen && t.provider != sms.provider) {
       section.error(t.field.key, t.name,
-                    "[gateway." + std::string(t.name) + "] belongs to provider = \"" + std::string(t.name) + "\"");
+                    "[gateway." + std::string(t.name) + "] belongs to provider = \"" + std::string(t.name) +
+                        "\" (or failover = \"" + std::string(t.name) + "\")");
     } else if (chosen) {
       mine = t.node->as_table();
+    }
+  }
+  if (sms.failover) {
+    const auto& f = *std::find_if(tables.begin(), tables.end(), [&](const auto& t) { return t.provider == *sms.failover; });
+    if (failover_table == nullptr && (f.node == nullptr || f.node->is_table())) {
+      section.error(failover_field.value, "failover",
+                    "[gateway." + std::string(f.name) + "] is required for failover = \"" + std::string(f.name) + "\"");
+    } else if (failover_table != nullptr) {
+      read_provider_table(*sms.failover, *failover_table, gateway);
+    }
+    if (*sms.failover != SmsProvider::smpp && public_url.usable() && sms.public_url.empty()) {
+      section.error(failover_field.value, "failover",
+                    "'public_url' is required: the failover provider calls this server back");
     }
   }
   if (!chosen || chosen_table == nullptr) {
     return;
   }
   const std::string name(chosen_table->name);
-  if (public_url.usable() && sms.public_url.empty()) {
+  // An SMSC sends over the bind itself; only the HTTP providers need callbacks.
+  if (public_url.usable() && sms.public_url.empty() && sms.provider != SmsProvider::smpp) {
     error(public_url.present() ? public_url.value : position_of(table.source()),
           "[[gateway]] of provider \"" + name + "\": 'public_url' is required: the URL " +
               (sms.provider == SmsProvider::twilio ? "Twilio" : "Kannel") +
@@ -1131,16 +1279,62 @@ void Loader::read_sms(Section& section, const toml::table& table, GatewayConfig&
   if (mine == nullptr) {
     error(position_of(table.source()),
           "[[gateway]] of provider \"" + name + "\": [gateway." + name + "] is required (" +
-              (sms.provider == SmsProvider::twilio ? "account_sid and auth_token or auth_token_env"
+              (sms.provider == SmsProvider::twilio  ? "account_sid and auth_token or auth_token_env"
+               : sms.provider == SmsProvider::smpp ? "host, system_id, and password or password_env"
                                                    : "sendsms_url, username, password or password_env, and "
                                                      "inbound_secret or inbound_secret_env") +
               ")");
     return;
   }
-  if (sms.provider == SmsProvider::twilio) {
-    read_twilio(*mine, gateway);
-  } else {
-    read_kannel(*mine, gateway);
+  read_provider_table(sms.provider, *mine, gateway);
+}
+
+void Loader::read_provider_table(SmsProvider provider, const toml::table& table, GatewayConfig& gateway) {
+  switch (provider) {
+  case SmsProvider::twilio: read_twilio(table, gateway); break;
+  case SmsProvider::kannel: read_kannel(table, gateway); break;
+  case SmsProvider::smpp: read_smpp(table, gateway); break;
+  }
+}
+
+/// [gateway.keywords] and [[gateway.number]] of an SMS gateway.
+void Loader::read_sms_keywords(Section& section, SmsConfig& sms) {
+  Field field;
+  if (const toml::node* node = section.lookup("keywords", field)) {
+    if (!node->is_table()) {
+      section.error(field.value, "keywords", "must be a table ([gateway.keywords])");
+    } else {
+      Section keys(*this, "gateway.keywords", node->as_table());
+      read_keywords(keys, sms.keywords);
+      keys.finish();
+    }
+  }
+  Field numbers_field;
+  const toml::node* numbers = section.lookup("number", numbers_field);
+  if (numbers == nullptr) {
+    return;
+  }
+  if (!numbers->is_array_of_tables()) {
+    section.error(numbers_field.value, "number", "must be an array of tables ([[gateway.number]])");
+    return;
+  }
+  for (const toml::node& number_node : *numbers->as_array()) {
+    const toml::table& number_table = *number_node.as_table();
+    Section keys(*this, "gateway.number", &number_table);
+    SmsNumberConfig number;
+    number.keywords = sms.keywords; // what [gateway.keywords] says, unless this table says otherwise
+    const Field n = keys.read_string("number", number.number, Section::Empty::refused);
+    if (!n.present()) {
+      error(position_of(number_table.source()), "[[gateway.number]]: 'number' is required");
+    } else if (n.usable() && !is_e164(number.number)) {
+      keys.error(n.value, "number", quote(number.number) + " is not an E.164 number such as \"+15551234567\"");
+    } else if (n.usable() && std::any_of(sms.number_settings.begin(), sms.number_settings.end(),
+                                         [&](const auto& other) { return other.number == number.number; })) {
+      keys.error(n.value, "number", quote(number.number) + " has another [[gateway.number]] already");
+    }
+    read_keywords(keys, number.keywords);
+    keys.finish();
+    sms.number_settings.push_back(std::move(number));
   }
 }
 
@@ -1226,6 +1420,57 @@ void Loader::read_kannel(const toml::table& kannel_table, GatewayConfig& gateway
                "use letters, digits, '.', '_', '~' and '-' only (it goes into URLs as it is)");
   }
   keys.read_string("smsc", k.smsc, Section::Empty::allowed);
+  keys.finish();
+}
+
+void Loader::read_smpp(const toml::table& smpp_table, GatewayConfig& gateway) {
+  Section keys(*this, "gateway.smpp", &smpp_table);
+  SmppConfig& s = gateway.sms.smpp;
+  if (!keys.read_string("host", s.host, Section::Empty::refused).present()) {
+    error(position_of(smpp_table.source()), "[gateway.smpp]: 'host' is required (the SMSC's host name or address)");
+  }
+  keys.read_integer("port", s.port, 1, 65535);
+  // SMPP 3.4 §4.1.5: the C-octet strings of a bind, their NUL included.
+  const auto bounded = [&](std::string_view key, std::string& out, Section::Empty empty, std::size_t max) {
+    const Field field = keys.read_string(key, out, empty);
+    if (field.usable() && out.size() > max) {
+      keys.error(field.value, key, "is " + std::to_string(out.size()) + " characters; SMPP 3.4 allows at most " +
+                                       std::to_string(max));
+    }
+    return field;
+  };
+  if (!bounded("system_id", s.system_id, Section::Empty::refused, 15).present()) {
+    error(position_of(smpp_table.source()), "[gateway.smpp]: 'system_id' is required (the bind's account)");
+  }
+  const Field password = bounded("password", s.password, Section::Empty::allowed, 8);
+  const Field password_env = keys.read_string("password_env", s.password_env, Section::Empty::allowed);
+  // Some SMSCs bind without a password, so neither is required; both at once is a mistake.
+  if (password.usable() && password_env.usable() && !s.password.empty() && !s.password_env.empty()) {
+    keys.error(password_env.key, "password_env", "set together with password; give one of them");
+  }
+  bounded("system_type", s.system_type, Section::Empty::allowed, 12);
+  bounded("service_type", s.service_type, Section::Empty::allowed, 5);
+  keys.read_integer("window", s.window, 1, 1000);
+  keys.read_integer("enquire_link_seconds", s.enquire_link_seconds, 1, 3600);
+  keys.read_integer("response_timeout_seconds", s.response_timeout_seconds, 1, 600);
+  const Field reconnect_min = keys.read_integer("reconnect_min_ms", s.reconnect_min_ms, 10, 3'600'000);
+  const Field reconnect_max = keys.read_integer("reconnect_max_ms", s.reconnect_max_ms, 10, 3'600'000);
+  if (reconnect_min.usable() && reconnect_max.usable() && s.reconnect_max_ms < s.reconnect_min_ms) {
+    keys.error(reconnect_max.present() ? reconnect_max.value : reconnect_min.value, "reconnect_max_ms",
+               "is below reconnect_min_ms (" + std::to_string(s.reconnect_min_ms) + ")");
+  }
+  const Field throttle = keys.read_integer("throttle_backoff_ms", s.throttle_backoff_ms, 10, 3'600'000);
+  const Field throttle_max = keys.read_integer("throttle_max_ms", s.throttle_max_ms, 10, 3'600'000);
+  if (throttle.usable() && throttle_max.usable() && s.throttle_max_ms < s.throttle_backoff_ms) {
+    keys.error(throttle_max.present() ? throttle_max.value : throttle.value, "throttle_max_ms",
+               "is below throttle_backoff_ms (" + std::to_string(s.throttle_backoff_ms) + ")");
+  }
+  keys.read_integer("source_ton", s.source_ton, 0, 6);
+  keys.read_integer("source_npi", s.source_npi, 0, 18);
+  keys.read_integer("destination_ton", s.destination_ton, 0, 6);
+  keys.read_integer("destination_npi", s.destination_npi, 0, 18);
+  keys.read_bool("delivery_receipts", s.delivery_receipts);
+  keys.read_integer("reassembly_timeout_seconds", s.reassembly_timeout_seconds, 1, 86400);
   keys.finish();
 }
 

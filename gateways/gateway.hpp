@@ -101,6 +101,21 @@ public:
   /// XEP-0100 §6.3: turns what the user typed into the localpart of a JID of this domain.
   virtual boost::system::result<std::string, Refusal> translate(std::string_view input) const = 0;
 
+  /// XEP-0077 in-band registration with the gateway: the address a user sends from (an SMS
+  /// gateway's phone number), stored as a storage::Registration of the user. `field` is the
+  /// XEP-0077 field that carries it ("phone"); none: the gateway takes no registrations.
+  struct RegistrationForm {
+    std::string field;
+    std::string instructions;
+  };
+  virtual std::optional<RegistrationForm> registration_form() const { return std::nullopt; }
+  /// Checks and normalises what a user gave in that field into the address stored
+  /// ("+15551234567"), or refuses (not-acceptable for an address the user may not have).
+  virtual boost::system::result<std::string, Refusal> registration_address(std::string_view input) const {
+    (void)input;
+    return Refusal{core::stanza::stanza_errc::service_unavailable, "this gateway takes no registrations"};
+  }
+
   /// Checks a message from a local user before it is committed to the outbox, and names its
   /// destination (per-destination concurrency limits apply to it). A refusal is answered at
   /// once and nothing is stored.

@@ -143,8 +143,12 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
                                settings().name.empty() ? std::string(gateway->default_name()) : settings().name);
         info.add_child(std::move(identity));
       }
-      for (const std::string_view feature : {ns::disco_info, ns::disco_items, gateway_ns, ns::receipts}) {
-        if (!to.local().empty() && (feature == gateway_ns || feature == ns::disco_items)) {
+      const bool registers = gateway->registration_form().has_value();
+      for (const std::string_view feature : {ns::disco_info, ns::disco_items, gateway_ns, ns::receipts, ns::register_}) {
+        if (!to.local().empty() && (feature == gateway_ns || feature == ns::disco_items || feature == ns::register_)) {
+          continue;
+        }
+        if (feature == ns::register_ && !registers) {
           continue;
         }
         Element f("feature", std::string(ns::disco_info));
@@ -158,6 +162,10 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
       Element result = core::stanza::make_result(stanza);
       result.add_child(query(ns::disco_items));
       co_await answer(std::move(result));
+      co_return Disposition::handled;
+    }
+    if (payload->ns() == ns::register_ && payload->name() == "query" && to.local().empty()) {
+      co_await registration(stanza, *payload, type == "set");
       co_return Disposition::handled;
     }
     if (payload->ns() == gateway_ns && payload->name() == "query" && to.local().empty()) {
@@ -193,6 +201,131 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
     }
     co_await answer_error(stanza, stanza_errc::service_unavailable, {});
     co_return Disposition::handled;
+  }
+
+  // ---- XEP-0077 registration: the address a user sends from -------------------------------
+
+  /// The addresses `owner` holds on this gateway, or the storage error.
+  asio::awaitable<boost::system::result<std::vector<std::string>>> addresses_of(std::string owner) {
+    auto self = shared_from_this();
+    auto job = [self, owner] { return self->host.storage().registrations().of_owner(owner); };
+    auto all = co_await host.workers().run(std::move(job));
+    if (!all) {
+      co_return all.error();
+    }
+    std::vector<std::string> mine;
+    for (const auto& registration : *all) {
+      if (registration.domain == domain) {
+        mine.push_back(registration.address);
+      }
+    }
+    co_return mine;
+  }
+
+  /// get: the form, with <registered/> and the address when the user has one (XEP-0077 §3.1,
+  /// §3.2.1); set: registers an address (replacing the user's earlier one on this gateway), or
+  /// with <remove/> cancels the registration. An address someone else holds is a conflict;
+  /// teams (several owners of one number) are made through the admin API.
+  asio::awaitable<void> registration(const Element& stanza, const Element& payload, bool set) {
+    const auto form = gateway->registration_form();
+    if (!form) {
+      co_await answer_error(stanza, stanza_errc::service_unavailable, "this gateway takes no registrations");
+      co_return;
+    }
+    const auto from = Jid::parse(stanza.attribute("from").value_or(""));
+    if (!from || from->local().empty() || !router.is_local_host(from->domain())) {
+      co_await answer_error(stanza, stanza_errc::forbidden, "only users of this server register with its gateways");
+      co_return;
+    }
+    const std::string owner(from->bare_string());
+    auto held = co_await addresses_of(owner);
+    if (!held) {
+      spdlog::warn("gateway {}: cannot read the registrations of {}: {}", domain, owner, held.error().message());
+      co_await answer_error(stanza, stanza_errc::internal_server_error, "storage is unavailable; try again later");
+      co_return;
+    }
+    if (!set) {
+      Element result = core::stanza::make_result(stanza);
+      Element& reply = result.add_child(query(ns::register_));
+      if (!held->empty()) {
+        reply.add_child(Element("registered", std::string(ns::register_)));
+      }
+      reply.add_child(text_element("instructions", ns::register_, form->instructions));
+      reply.add_child(text_element(form->field, ns::register_, held->empty() ? std::string() : held->front()));
+      co_await answer(std::move(result));
+      co_return;
+    }
+    auto self = shared_from_this();
+    if (payload.child("remove", ns::register_) != nullptr) {
+      if (held->empty()) {
+        co_await answer_error(stanza, stanza_errc::item_not_found, "you have no registration with this gateway");
+        co_return;
+      }
+      auto job = [self, owner, addresses = *held]() -> boost::system::result<void> {
+        for (const auto& address : addresses) {
+          if (auto gone = self->host.storage().registrations().unassign(self->domain, address, owner);
+              !gone && gone.error() != storage::storage_errc::not_found) {
+            return gone.error();
+          }
+        }
+        return {};
+      };
+      if (auto removed = co_await host.workers().run(std::move(job)); !removed) {
+        co_await answer_error(stanza, stanza_errc::internal_server_error, "storage is unavailable; try again later");
+        co_return;
+      }
+      spdlog::info("gateway {}: {} cancelled the registration of {}", domain, owner, held->front());
+      co_await gateway->reload();
+      co_await answer(core::stanza::make_result(stanza));
+      co_return;
+    }
+    const Element* field = payload.child(form->field, ns::register_);
+    if (field == nullptr || field->text().empty()) {
+      // XEP-0077 §3.1: a required field is missing.
+      co_await answer_error(stanza, stanza_errc::not_acceptable, "<" + form->field + "/> is required");
+      co_return;
+    }
+    auto address = gateway->registration_address(field->text());
+    if (!address) {
+      co_await answer_error(stanza, address.error().condition, address.error().text);
+      co_return;
+    }
+    if (std::find(held->begin(), held->end(), *address) != held->end() && held->size() == 1) {
+      co_await answer(core::stanza::make_result(stanza)); // already so
+      co_return;
+    }
+    enum class Outcome { done, taken, failed };
+    auto job = [self, owner, address = *address, previous = *held]() -> Outcome {
+      auto& store = self->host.storage().registrations();
+      auto owners = store.owners(self->domain, address);
+      if (!owners) {
+        return Outcome::failed;
+      }
+      if (!owners->empty() && std::find(owners->begin(), owners->end(), owner) == owners->end()) {
+        return Outcome::taken;
+      }
+      if (!store.assign(self->domain, address, owner, now_stamp())) {
+        return Outcome::failed;
+      }
+      for (const auto& old : previous) {
+        if (old != address) {
+          (void)store.unassign(self->domain, old, owner);
+        }
+      }
+      return Outcome::done;
+    };
+    const Outcome outcome = co_await host.workers().run(std::move(job));
+    if (outcome == Outcome::taken) {
+      co_await answer_error(stanza, stanza_errc::conflict, *address + " is registered to someone else");
+      co_return;
+    }
+    if (outcome == Outcome::failed) {
+      co_await answer_error(stanza, stanza_errc::internal_server_error, "storage is unavailable; try again later");
+      co_return;
+    }
+    spdlog::info("gateway {}: {} registered {}", domain, owner, *address);
+    co_await gateway->reload();
+    co_await answer(core::stanza::make_result(stanza));
   }
 
   // ---- messages into the outbox ----------------------------------------------------------

@@ -13,6 +13,11 @@ packages=(
 # Test-only peers are pulled in by the test command (PARLEY_WITH_TEST_PEERS=1).
 if [[ "${PARLEY_WITH_TEST_PEERS:-0}" == 1 ]]; then
   packages+=(postgresql kannel kannel-extras)
+  # Node.js and npm run the SMPP test peer (tests/e2e/smpp_peer); a Node.js from elsewhere
+  # that is already on the PATH will do.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+  fi
 fi
 
 missing=()

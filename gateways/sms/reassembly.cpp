@@ -95,6 +95,11 @@ std::vector<Reassembler::Incomplete> Reassembler::expire(Clock::time_point now) 
   return expired;
 }
 
+bool Reassembler::release(std::string_view source, std::uint16_t reference, std::uint8_t total) {
+  // The queue entry stays and is skipped as stale when it comes up (its time no longer matches).
+  return completed_.erase(Key{std::string(source), reference, total}) > 0;
+}
+
 void Reassembler::remember_completed(const Key& key, Clock::time_point now) {
   if (limits_.duplicate_window <= Clock::duration::zero()) {
     return;

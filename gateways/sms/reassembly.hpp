@@ -88,6 +88,11 @@ public:
   /// regularly (a timer, or before each `add`).
   std::vector<Incomplete> expire(Clock::time_point now);
 
+  /// Forgets that the set (source, reference, total) completed, so that its parts, sent
+  /// again, make a new set instead of counting as duplicates: for a message the caller could
+  /// not deliver and refused, which the sender will send again. False when it is not remembered.
+  bool release(std::string_view source, std::uint16_t reference, std::uint8_t total);
+
   std::size_t pending_sets() const noexcept { return sets_.size(); }
   std::size_t pending_bytes() const noexcept { return bytes_; }
   /// Completed sets remembered to recognise redeliveries.

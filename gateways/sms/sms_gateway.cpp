@@ -8,6 +8,7 @@
 #include "gateways/sms/kannel_provider.hpp"
 #include "gateways/sms/phone_number.hpp"
 #include "gateways/sms/provider.hpp"
+#include "gateways/sms/smpp_provider.hpp"
 #include "gateways/sms/sms_stanzas.hpp"
 #include "gateways/sms/twilio_provider.hpp"
 #include "storage/storage.hpp"
@@ -19,11 +20,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <algorithm>
 #include <charconv>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -82,10 +86,37 @@ struct Correlation {
   }
 };
 
+/// Hands out send times `1/rate` apart (rate 0: no limit): a leaky bucket without a burst,
+/// which is how carriers meter a number (one message per second for a US long code).
+class Pacer {
+public:
+  explicit Pacer(double rate) : interval_(rate > 0 ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                          std::chrono::duration<double>(1.0 / rate))
+                                                    : std::chrono::steady_clock::duration::zero()) {}
+  /// The time at which the caller may send; reserves that turn.
+  std::chrono::steady_clock::time_point reserve() {
+    const auto now = std::chrono::steady_clock::now();
+    if (interval_ == std::chrono::steady_clock::duration::zero()) {
+      return now;
+    }
+    std::lock_guard lock(mutex_);
+    const auto at = std::max(now, next_);
+    next_ = at + interval_;
+    return at;
+  }
+
+private:
+  const std::chrono::steady_clock::duration interval_;
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point next_{};
+};
+
 class SmsGateway final : public Gateway, public ProviderSink, public std::enable_shared_from_this<SmsGateway> {
 public:
-  SmsGateway(config::GatewayConfig settings, const Country* country, std::shared_ptr<Provider> carrier)
+  SmsGateway(config::GatewayConfig settings, const Country* country, std::shared_ptr<Provider> carrier,
+             std::shared_ptr<Provider> failover)
       : settings_(std::move(settings)), country_(country), provider_(std::move(carrier)),
+        failover_(std::move(failover)), provider_rate_(settings_.sms.rate_per_second),
         out_scope_("sms-out:" + settings_.domain), sid_scope_("sms-sid:" + settings_.domain),
         in_scope_("sms-in:" + settings_.domain), status_scope_("sms-status:" + settings_.domain) {}
 
@@ -112,6 +143,32 @@ public:
     return number->jid_localpart();
   }
 
+  std::optional<RegistrationForm> registration_form() const override {
+    if (!settings_.sms.self_registration) {
+      return std::nullopt;
+    }
+    std::string text = "Enter the number you send SMS from, in international form (+15551234567)";
+    if (country_ != nullptr) {
+      text += " or as dialled in " + std::string(country_->iso);
+    }
+    return RegistrationForm{"phone", text + "."};
+  }
+
+  boost::system::result<std::string, Refusal> registration_address(std::string_view input) const override {
+    auto number = PhoneNumber::parse(input, country_);
+    if (!number) {
+      return {boost::system::in_place_error,
+              Refusal{stanza_errc::not_acceptable, "not a phone number: " + number.error().message()}};
+    }
+    std::string e164 = number->jid_localpart();
+    const auto& allowed = settings_.sms.numbers;
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), e164) == allowed.end()) {
+      return {boost::system::in_place_error,
+              Refusal{stanza_errc::not_acceptable, e164 + " is not one of the numbers of " + settings_.domain}};
+    }
+    return e164;
+  }
+
   boost::system::result<std::string, Refusal> accept(const Element& message) const override {
     const auto to = Jid::parse(message.attribute("to").value_or(""));
     if (!to || !is_e164(to->local())) {
@@ -126,7 +183,8 @@ public:
       return {boost::system::in_place_error,
               Refusal{stanza_errc::registration_required,
                       "register a number first: " + who + " has no number on " + settings_.domain +
-                          " to send SMS from (an administrator assigns one: parleyctl registrations add USER " +
+                          " to send SMS from (register one with the gateway, XEP-0077, or an administrator assigns one: "
+                          "parleyctl registrations add USER " +
                           settings_.domain + " NUMBER)"}};
     }
     return std::string(to->local());
@@ -155,10 +213,13 @@ public:
     struct Prepared {
       boost::system::error_code error;
       std::string number;
+      /// The destination sent STOP to that number.
+      bool opted_out = false;
       /// What an earlier attempt noted when the provider accepted the message.
       std::optional<std::string> earlier;
     };
-    auto prepare = [self, owner = std::string(from->bare_string()), id = item.id, retried = item.attempts > 1,
+    auto prepare = [self, owner = std::string(from->bare_string()), contact = std::string(to->local()), id = item.id,
+                    retried = item.attempts > 1,
                     key = item.key, value = correlation.encode()]() -> Prepared {
       Prepared out;
       auto& storage = self->host_->storage();
@@ -175,6 +236,15 @@ public:
         }
       }
       if (out.number.empty()) {
+        return out;
+      }
+      auto stopped = storage.opt_outs().contains(self->settings_.domain, out.number, contact);
+      if (!stopped) {
+        out.error = stopped.error();
+        return out;
+      }
+      if (*stopped) {
+        out.opted_out = true;
         return out;
       }
       if (retried) {
@@ -208,6 +278,13 @@ public:
                        settings_.domain + " any more";
       co_return attempt;
     }
+    if (prepared.opted_out) {
+      // Honoured before sending: the phone asked for no more messages from this number.
+      attempt.outcome = Attempt::Outcome::permanent;
+      attempt.reason = std::string(to->local()) + " opted out (STOP) of messages from " + prepared.number +
+                       "; nothing is sent until it replies START";
+      co_return attempt;
+    }
     if (prepared.earlier) {
       attempt.outcome = Attempt::Outcome::delivered;
       attempt.receipt_later = true;
@@ -222,7 +299,22 @@ public:
     sms.to = std::string(to->local());
     sms.body = std::move(content.body);
     sms.media_urls = std::move(content.media_urls);
-    SendResult sent = co_await provider_->send(std::move(sms));
+    co_await pace(sms.from);
+    SendResult sent;
+    if (failover_) {
+      OutboundSms copy = sms;
+      sent = co_await provider_->send(std::move(sms));
+      if (sent.outcome == SendResult::Outcome::transient) {
+        // Failover at once: the first provider may work again later, the second may now.
+        spdlog::info("sms gateway {}: message {} failed on {} ({}); trying {}", settings_.domain, item.id,
+                     provider_->name(), sent.reason, failover_->name());
+        const std::string first = std::string(provider_->name()) + ": " + sent.reason;
+        sent = co_await failover_->send(std::move(copy));
+        sent.reason = first + "; " + std::string(failover_->name()) + ": " + sent.reason;
+      }
+    } else {
+      sent = co_await provider_->send(std::move(sms));
+    }
     attempt.reason = sent.reason;
     attempt.retry_at = sent.retry_at;
     switch (sent.outcome) {
@@ -267,6 +359,9 @@ public:
     reload_timer_ = std::make_unique<asio::steady_timer>(host.io());
     asio::co_spawn(host.io(), reload_periodically(), asio::detached);
     provider_->start(host, std::weak_ptr<ProviderSink>(shared_from_this()));
+    if (failover_) {
+      failover_->start(host, std::weak_ptr<ProviderSink>(shared_from_this()));
+    }
     if (country_ == nullptr) {
       spdlog::info("sms gateway {}: {} provider; no default_country, so users type numbers with their country code",
                    settings_.domain, provider_->name());
@@ -279,6 +374,9 @@ public:
       asio::post(reload_timer_->get_executor(), [self = shared_from_this()] { self->reload_timer_->cancel(); });
     }
     provider_->stop();
+    if (failover_) {
+      failover_->stop();
+    }
   }
 
   asio::awaitable<void> reload() override {
@@ -350,6 +448,39 @@ public:
       co_return InboundOutcome::unknown_number;
     }
     const std::string id = "sms-" + sms.provider_id;
+    const auto& keywords = keywords_of(to->e164());
+    const Keyword keyword = keyword_of(keywords, sms.body);
+    if (keyword != Keyword::none && !owners.pending.empty()) {
+      // STOP and START change the opt-out list first (a repeat changes nothing); the owners
+      // still get the message, so that they know. Only the first delivery answers it.
+      const std::string contact(from->local());
+      auto change = [self, number = to->e164(), contact, keyword, word = sms.body]() -> boost::system::error_code {
+        auto& store = self->host_->storage().opt_outs();
+        if (keyword == Keyword::stop) {
+          auto added = store.add(self->settings_.domain, number, contact, word, now_stamp());
+          return added ? boost::system::error_code() : added.error();
+        }
+        if (keyword == Keyword::start) {
+          auto removed = store.remove(self->settings_.domain, number, contact);
+          return removed ? boost::system::error_code() : removed.error();
+        }
+        return {};
+      };
+      if (const auto failed = co_await host_->workers().run(std::move(change)); failed) {
+        spdlog::warn("sms gateway {}: a keyword SMS ({}) to {} waits: storage is unavailable: {}", settings_.domain,
+                     sms.provider_id, to->e164(), failed.message());
+        co_return InboundOutcome::not_stored;
+      }
+      spdlog::info("sms gateway {}: {} sent {} to {}", settings_.domain, contact,
+                   keyword == Keyword::stop ? "STOP" : keyword == Keyword::start ? "START" : "HELP", to->e164());
+      if (owners.pending.size() == owners.total) {
+        auto_reply(to->e164(), contact,
+                   keyword == Keyword::stop    ? keywords.stop_reply
+                   : keyword == Keyword::start ? keywords.start_reply
+                                               : keywords.help_reply,
+                   "auto-" + sms.provider_id);
+      }
+    }
     std::vector<std::string> delivered;
     std::size_t refused = 0;
     bool not_stored = false;
@@ -572,9 +703,99 @@ private:
     }
   }
 
+  /// Waits for the turn of a message from `number` under the provider's and the number's
+  /// rates (rate_per_second, number_rate_per_second). Turns are handed out in order, so
+  /// concurrent deliveries queue rather than burst.
+  asio::awaitable<void> pace(const std::string& number) {
+    auto at = provider_rate_.reserve();
+    if (settings_.sms.number_rate_per_second > 0) {
+      std::lock_guard lock(number_rates_mutex_);
+      auto [it, added] = number_rates_.try_emplace(number, settings_.sms.number_rate_per_second);
+      at = std::max(at, it->second.reserve());
+    }
+    if (at > std::chrono::steady_clock::now()) {
+      asio::steady_timer timer(co_await asio::this_coro::executor, at);
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  enum class Keyword { none, stop, start, help };
+
+  /// The keyword settings of `number`: its [[gateway.number]], else [gateway.keywords].
+  const config::SmsKeywords& keywords_of(std::string_view number) const {
+    for (const auto& n : settings_.sms.number_settings) {
+      if (n.number == number) {
+        return n.keywords;
+      }
+    }
+    return settings_.sms.keywords;
+  }
+
+  /// Whether `body` is one of the number's keywords: the whole text, trimmed, any case.
+  static Keyword keyword_of(const config::SmsKeywords& keywords, std::string_view body) {
+    if (!keywords.enabled) {
+      return Keyword::none;
+    }
+    const auto first = body.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) {
+      return Keyword::none;
+    }
+    body = body.substr(first, body.find_last_not_of(" \t\r\n") - first + 1);
+    std::string word(body);
+    for (auto& c : word) {
+      c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    }
+    auto in = [&word](const std::vector<std::string>& list) {
+      return std::find(list.begin(), list.end(), word) != list.end();
+    };
+    if (in(keywords.stop)) {
+      return Keyword::stop;
+    }
+    if (in(keywords.start)) {
+      return Keyword::start;
+    }
+    if (in(keywords.help)) {
+      return Keyword::help;
+    }
+    return Keyword::none;
+  }
+
+  /// The automatic answer to a keyword, straight through the provider (not the outbox: it is
+  /// not anybody's message, and the phone may just have opted out). Best effort, logged.
+  void auto_reply(std::string number, std::string contact, std::string text, std::string key) {
+    if (text.empty()) {
+      return;
+    }
+    asio::co_spawn(host_->io(), send_auto_reply(shared_from_this(), std::move(number), std::move(contact),
+                                                std::move(text), std::move(key)),
+                   asio::detached);
+  }
+
+  /// A member coroutine with its arguments by value: a lambda's captures would die with it.
+  static asio::awaitable<void> send_auto_reply(std::shared_ptr<SmsGateway> self, std::string number,
+                                               std::string contact, std::string text, std::string key) {
+    co_await self->pace(number);
+    OutboundSms sms;
+    sms.key = std::move(key);
+    sms.from = number;
+    sms.to = contact;
+    sms.body = std::move(text);
+    const SendResult sent = co_await self->provider_->send(std::move(sms));
+    if (sent.outcome != SendResult::Outcome::accepted) {
+      spdlog::warn("sms gateway {}: the automatic answer from {} to {} was not sent: {}", self->settings_.domain,
+                   number, contact, sent.reason);
+    }
+  }
+
   const config::GatewayConfig settings_;
   const Country* const country_;
   const std::shared_ptr<Provider> provider_;
+  /// Tried at once when provider_ fails transiently; may be null.
+  const std::shared_ptr<Provider> failover_;
+  /// Messages per second through the provider, and from each of our numbers.
+  Pacer provider_rate_;
+  std::mutex number_rates_mutex_;
+  std::map<std::string, Pacer, std::less<>> number_rates_;
   const std::string out_scope_;
   const std::string sid_scope_;
   const std::string in_scope_;
@@ -602,16 +823,27 @@ boost::system::result<std::unique_ptr<Gateway>, std::string> make_sms_gateway(co
                                                  " is not a country this build knows; known: " + known};
     }
   }
-  boost::system::result<std::shared_ptr<Provider>, std::string> provider = {boost::system::in_place_error,
-                                                                            "unknown SMS provider"};
-  switch (settings.sms.provider) {
-  case config::SmsProvider::twilio: provider = make_twilio_provider(settings); break;
-  case config::SmsProvider::kannel: provider = make_kannel_provider(settings); break;
-  }
+  auto make = [&settings](config::SmsProvider kind) -> boost::system::result<std::shared_ptr<Provider>, std::string> {
+    switch (kind) {
+    case config::SmsProvider::twilio: return make_twilio_provider(settings);
+    case config::SmsProvider::kannel: return make_kannel_provider(settings);
+    case config::SmsProvider::smpp: return make_smpp_provider(settings);
+    }
+    return {boost::system::in_place_error, "unknown SMS provider"};
+  };
+  auto provider = make(settings.sms.provider);
   if (!provider) {
     return {boost::system::in_place_error, provider.error()};
   }
-  auto gateway = std::make_shared<SmsGateway>(settings, country, std::move(*provider));
+  std::shared_ptr<Provider> failover;
+  if (settings.sms.failover) {
+    auto second = make(*settings.sms.failover);
+    if (!second) {
+      return {boost::system::in_place_error, "failover: " + second.error()};
+    }
+    failover = std::move(*second);
+  }
+  auto gateway = std::make_shared<SmsGateway>(settings, country, std::move(*provider), std::move(failover));
   // The service owns the plugin through a unique_ptr; the plugin hands out weak references
   // to itself (the provider's routes, coroutines), so it lives in a shared_ptr kept here.
   struct Owner final : Gateway {
@@ -624,6 +856,10 @@ boost::system::result<std::unique_ptr<Gateway>, std::string> make_sms_gateway(co
     std::string prompt_label() const override { return inner->prompt_label(); }
     boost::system::result<std::string, Refusal> translate(std::string_view input) const override {
       return inner->translate(input);
+    }
+    std::optional<RegistrationForm> registration_form() const override { return inner->registration_form(); }
+    boost::system::result<std::string, Refusal> registration_address(std::string_view input) const override {
+      return inner->registration_address(input);
     }
     boost::system::result<std::string, Refusal> accept(const Element& message) const override {
       return inner->accept(message);

@@ -868,6 +868,118 @@ name = "x"
   CHECK(has(mixed, "[[gateway.hook]] belongs to gateways of kind = \"webhook\""));
 }
 
+TEST_CASE("[[gateway]] of kind sms: numbers, rates, failover and keywords") {
+  const auto load = [](std::string_view text) { return parley::config::load_string(text, "s.toml"); };
+  const auto has = [](const LoadResult& result, std::string_view needle) {
+    return std::any_of(result.errors.begin(), result.errors.end(),
+                       [&](const auto& e) { return e.message.find(needle) != std::string::npos; });
+  };
+  const auto ok = load(R"([[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "twilio"
+public_url = "https://xmpp.example.com"
+self_registration = false
+numbers = ["+15550100001", "+447700900123"]
+rate_per_second = 2.5
+number_rate_per_second = 1
+failover = "kannel"
+[gateway.keywords]
+stop = ["stop", "Arret"]
+help_reply = ""
+[[gateway.number]]
+number = "+15550100001"
+enabled = false
+[[gateway.number]]
+number = "+447700900123"
+start_reply = "Welcome back"
+[gateway.twilio]
+account_sid = "AC0123"
+auth_token = "secret"
+[gateway.kannel]
+sendsms_url = "https://kannel.example.com/cgi-bin/sendsms"
+username = "u"
+password = "p"
+inbound_secret = "s"
+)");
+  REQUIRE_MESSAGE(ok.ok(), (ok.errors.empty() ? std::string() : ok.errors[0].to_string()));
+  const auto& sms = ok.config->gateways[0].sms;
+  CHECK_FALSE(sms.self_registration);
+  CHECK(sms.numbers == std::vector<std::string>{"+15550100001", "+447700900123"});
+  CHECK(sms.rate_per_second == doctest::Approx(2.5));
+  CHECK(sms.number_rate_per_second == doctest::Approx(1.0));
+  REQUIRE(sms.failover.has_value());
+  CHECK(*sms.failover == parley::config::SmsProvider::kannel);
+  CHECK(sms.kannel.username == "u");
+  CHECK(sms.keywords.stop == std::vector<std::string>{"STOP", "ARRET"});
+  CHECK(sms.keywords.help_reply.empty());
+  CHECK(sms.keywords.start == std::vector<std::string>{"START", "UNSTOP", "YES"});
+  REQUIRE(sms.number_settings.size() == 2);
+  CHECK_FALSE(sms.number_settings[0].keywords.enabled);
+  CHECK(sms.number_settings[0].keywords.stop == sms.keywords.stop); // inherited
+  CHECK(sms.number_settings[1].keywords.start_reply == "Welcome back");
+  CHECK(sms.number_settings[1].keywords.help_reply.empty());
+
+  SUBCASE("the defaults") {
+    const auto minimal = load(R"([[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "twilio"
+public_url = "https://xmpp.example.com"
+[gateway.twilio]
+account_sid = "AC0123"
+auth_token = "secret"
+)");
+    REQUIRE(minimal.ok());
+    const auto& d = minimal.config->gateways[0].sms;
+    CHECK(d.self_registration);
+    CHECK(d.numbers.empty());
+    CHECK(d.rate_per_second == 0);
+    CHECK_FALSE(d.failover.has_value());
+    CHECK(d.keywords.enabled);
+    CHECK(d.keywords.help == std::vector<std::string>{"HELP", "INFO"});
+  }
+
+  SUBCASE("mistakes") {
+    const auto bad = load(R"([[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "twilio"
+public_url = "https://xmpp.example.com"
+numbers = ["5550100001", "+15550100002", "+15550100002"]
+rate_per_second = -1
+failover = "twilio"
+[gateway.keywords]
+stop = ["two words"]
+[[gateway.number]]
+number = "+1555"
+[[gateway.number]]
+help_reply = "no number"
+[gateway.twilio]
+account_sid = "AC0123"
+auth_token = "secret"
+)");
+    CHECK(has(bad, "'5550100001' is not an E.164 number"));
+    CHECK(has(bad, "'+15550100002' is listed twice"));
+    CHECK(has(bad, "out of range; expected 0..1000000"));
+    CHECK(has(bad, "the failover provider must differ"));
+    CHECK(has(bad, "expected one word"));
+    CHECK(has(bad, "[[gateway.number]]: 'number' is required"));
+
+    const auto no_table = load(R"([[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "twilio"
+public_url = "https://xmpp.example.com"
+failover = "smpp"
+[gateway.twilio]
+account_sid = "AC0123"
+auth_token = "secret"
+)");
+    CHECK(has(no_table, "[gateway.smpp] is required for failover = \"smpp\""));
+  }
+}
+
 TEST_CASE("[[gateway]] of kind sms with the kannel provider") {
   const auto ok = parley::config::load_string(R"([[gateway]]
 domain = "sms.example.com"
@@ -1030,4 +1142,124 @@ max_rooms = 3
                 "[muc] max_occupants: 0 is out of range; expected 1..1000000");
     check_error("[muc]\nname = \"\"\n", 2, 8, "[muc] name: must not be empty");
   }
+}
+
+TEST_CASE("[[gateway]] of kind sms with the smpp provider") {
+  const auto ok = parley::config::load_string(R"([[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "smpp"
+default_country = "US"
+[gateway.smpp]
+host = "smsc.example.net"
+port = 2776
+system_id = "parley"
+password_env = "SMPP_PASSWORD"
+system_type = "XMPP"
+window = 20
+enquire_link_seconds = 15
+response_timeout_seconds = 5
+reconnect_min_ms = 200
+reconnect_max_ms = 5000
+throttle_backoff_ms = 300
+throttle_max_ms = 2000
+source_ton = 5
+source_npi = 0
+destination_ton = 1
+destination_npi = 1
+delivery_receipts = false
+reassembly_timeout_seconds = 30
+)",
+                                              "s.toml");
+  REQUIRE_MESSAGE(ok.ok(), (ok.errors.empty() ? std::string() : ok.errors[0].to_string()));
+  const auto& sms = ok.config->gateways[0].sms;
+  CHECK(sms.provider == parley::config::SmsProvider::smpp);
+  CHECK(sms.public_url.empty()); // an SMSC needs no callbacks
+  CHECK(sms.smpp.host == "smsc.example.net");
+  CHECK(sms.smpp.port == 2776);
+  CHECK(sms.smpp.system_id == "parley");
+  CHECK(sms.smpp.password.empty());
+  CHECK(sms.smpp.password_env == "SMPP_PASSWORD");
+  CHECK(sms.smpp.system_type == "XMPP");
+  CHECK(sms.smpp.window == 20);
+  CHECK(sms.smpp.enquire_link_seconds == 15);
+  CHECK(sms.smpp.response_timeout_seconds == 5);
+  CHECK(sms.smpp.reconnect_min_ms == 200);
+  CHECK(sms.smpp.reconnect_max_ms == 5000);
+  CHECK(sms.smpp.throttle_backoff_ms == 300);
+  CHECK(sms.smpp.throttle_max_ms == 2000);
+  CHECK(sms.smpp.source_ton == 5);
+  CHECK(sms.smpp.source_npi == 0);
+  CHECK_FALSE(sms.smpp.delivery_receipts);
+  CHECK(sms.smpp.reassembly_timeout_seconds == 30);
+
+  SUBCASE("the defaults") {
+    const auto minimal = parley::config::load_string(R"([[gateway]]
+domain = "sms.example.com"
+kind = "sms"
+provider = "smpp"
+[gateway.smpp]
+host = "127.0.0.1"
+system_id = "parley"
+)",
+                                                     "s.toml");
+    REQUIRE_MESSAGE(minimal.ok(), (minimal.errors.empty() ? std::string() : minimal.errors[0].to_string()));
+    const auto& smpp = minimal.config->gateways[0].sms.smpp;
+    CHECK(smpp.port == 2775);
+    CHECK(smpp.password.empty());
+    CHECK(smpp.window == 10);
+    CHECK(smpp.enquire_link_seconds == 30);
+    CHECK(smpp.reconnect_min_ms == 1000);
+    CHECK(smpp.reconnect_max_ms == 60000);
+    CHECK(smpp.source_ton == 1);
+    CHECK(smpp.source_npi == 1);
+    CHECK(smpp.delivery_receipts);
+  }
+}
+
+TEST_CASE("[[gateway]] of provider smpp: mistakes are reported") {
+  const auto load = [](std::string_view text) { return parley::config::load_string(text, "s.toml"); };
+  const auto has = [](const LoadResult& result, std::string_view needle) {
+    return std::any_of(result.errors.begin(), result.errors.end(),
+                       [&](const auto& e) { return e.message.find(needle) != std::string::npos; });
+  };
+  const auto bare = load("[[gateway]]\ndomain = \"s.example\"\nkind = \"sms\"\nprovider = \"smpp\"\n");
+  CHECK(has(bare, "[gateway.smpp] is required"));
+  CHECK_FALSE(has(bare, "public_url"));
+
+  const auto bad = load(R"([[gateway]]
+domain = "s.example"
+kind = "sms"
+provider = "smpp"
+[gateway.smpp]
+system_id = "a-system-id-that-is-too-long"
+password = "longer-than-8"
+password_env = "X"
+window = 0
+reconnect_min_ms = 5000
+reconnect_max_ms = 100
+source_ton = 9
+colour = "blue"
+)");
+  CHECK(has(bad, "'host' is required"));
+  CHECK(has(bad, "system_id: is 28 characters; SMPP 3.4 allows at most 15"));
+  CHECK(has(bad, "password: is 13 characters"));
+  CHECK(has(bad, "password_env: set together with password"));
+  CHECK(has(bad, "window: 0 is out of range"));
+  CHECK(has(bad, "reconnect_max_ms: is below reconnect_min_ms"));
+  CHECK(has(bad, "source_ton: 9 is out of range"));
+  CHECK(has(bad, "colour"));
+
+  const auto wrong_table = load(R"([[gateway]]
+domain = "s.example"
+kind = "sms"
+provider = "twilio"
+public_url = "https://x.example"
+[gateway.twilio]
+account_sid = "AC1"
+auth_token = "t"
+[gateway.smpp]
+host = "h"
+)");
+  CHECK(has(wrong_table, "[gateway.smpp] belongs to provider = \"smpp\""));
 }

@@ -101,7 +101,7 @@ class FakeTwilio:
         sid = "SM" + secrets.token_hex(16)
         message = {"sid": sid, "account_sid": SID, "from": fields["From"], "to": fields["To"],
                    "body": fields.get("Body", ""), "media": [v for k, v in form if k == "MediaUrl"],
-                   "status_callback": fields.get("StatusCallback", ""), "status": "queued"}
+                   "status_callback": fields.get("StatusCallback", ""), "status": "queued", "at": time.monotonic()}
         with self.lock:
             self.accepted.append(message)
         return 201, {"sid": sid, "account_sid": SID, "from": message["from"], "to": message["to"],

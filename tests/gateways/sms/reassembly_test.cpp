@@ -235,3 +235,18 @@ TEST_CASE("Reassembler: the memory of completed sets is bounded") {
   CHECK(testling.add("s", {9, 2, 1}, "a", t0).value().status == Reassembler::Status::duplicate);
   CHECK(testling.add("s", {0, 2, 1}, "a", t0).value().status == Reassembler::Status::pending);
 }
+
+TEST_CASE("Reassembler::release lets the parts of a refused message make a new set") {
+  Reassembler testling;
+  REQUIRE(testling.add("+1555", ConcatInfo{9, 2, 1}, "ab", t0)->status == Reassembler::Status::pending);
+  REQUIRE(testling.add("+1555", ConcatInfo{9, 2, 2}, "cd", t0)->status == Reassembler::Status::complete);
+  // Redelivered by the SMSC: without release, a duplicate of the completed set.
+  CHECK(testling.add("+1555", ConcatInfo{9, 2, 1}, "ab", t0 + 1s)->status == Reassembler::Status::duplicate);
+  CHECK(testling.release("+1555", 9, 2));
+  CHECK_FALSE(testling.release("+1555", 9, 2));
+  CHECK(testling.add("+1555", ConcatInfo{9, 2, 2}, "cd", t0 + 2s)->status == Reassembler::Status::pending);
+  const auto again = testling.add("+1555", ConcatInfo{9, 2, 1}, "ab", t0 + 3s);
+  REQUIRE(again.has_value());
+  CHECK(again->status == Reassembler::Status::complete);
+  CHECK(again->payload == "abcd");
+}
