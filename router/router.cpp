@@ -1034,6 +1034,10 @@ void Router::add_domain(std::string domain, std::shared_ptr<DomainHandler> handl
   domains_[std::move(domain)] = std::move(handler);
 }
 
+void Router::clear_domains() noexcept {
+  domains_.clear();
+}
+
 DomainHandler* Router::domain_handler(std::string_view domain) const noexcept {
   const auto found = domains_.find(domain);
   return found == domains_.end() ? nullptr : found->second.get();

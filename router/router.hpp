@@ -64,6 +64,9 @@ public:
   void add_domain(std::string domain, std::shared_ptr<DomainHandler> handler);
   /// The handler of `domain`, or null.
   DomainHandler* domain_handler(std::string_view domain) const noexcept;
+  /// Lets go of the domain handlers (at shutdown, once nothing routes any more), so that their
+  /// owners destroy them while the io_context they use is still there.
+  void clear_domains() noexcept;
   const config::Config& config() const noexcept { return config_; }
   storage::Storage& storage() noexcept { return storage_; }
   core::async::WorkerPool& workers() noexcept { return workers_; }

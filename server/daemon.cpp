@@ -72,6 +72,14 @@ struct Daemon::Impl {
   Host gateway_host{*this};
 
   explicit Impl(config::Config c) : config(std::move(c)), io(static_cast<int>(io_threads())) {}
+  // The router outlives the io_context, but the gateway and chat services it holds as domain
+  // handlers use strands and timers of that io_context: they must go first, with the members
+  // declared after `io` that own them too.
+  ~Impl() {
+    if (router) {
+      router->clear_domains();
+    }
+  }
 
   std::size_t io_threads() const {
     if (config.io_threads != 0) {
