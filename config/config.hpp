@@ -140,7 +140,7 @@ struct MucConfig {
 };
 
 /// What a gateway turns messages into.
-enum class GatewayKind { webhook, sms };
+enum class GatewayKind { webhook, sms, email };
 
 /// Who carries the SMS of a `sms` gateway.
 enum class SmsProvider {
@@ -297,6 +297,76 @@ struct WebhookConfig {
   std::string template_name = "auto";
 };
 
+/// STARTTLS towards the smarthost (smtp:// URLs; smtps:// is TLS from the start).
+enum class SmtpTls {
+  none,          ///< never
+  opportunistic, ///< when the server offers it
+  required,      ///< or fail (transiently: the message is retried)
+};
+
+/// [gateway.smtp] of an `email` gateway: the smarthost that outbound mail is submitted to.
+struct SmtpOutConfig {
+  /// "smtp://mail.example.com:587" (submission, STARTTLS) or "smtps://mail.example.com:465";
+  /// empty: the gateway sends no mail (inbound only).
+  std::string url;
+  SmtpTls tls = SmtpTls::required;
+  /// SMTP AUTH; empty username: none.
+  std::string username;
+  std::string password;
+  /// Or the name of an environment variable holding the password.
+  std::string password_env;
+  /// CA certificates to verify the smarthost with; empty: the system's.
+  std::string ca_file;
+  /// false: accept any certificate (a smarthost on loopback with a self-signed one).
+  bool verify_peer = true;
+  /// The EHLO name; empty: the gateway's domain.
+  std::string helo_name;
+  /// Submissions in flight at once (each on a thread of the gateway's own).
+  std::uint32_t connections = 4;
+};
+
+/// [[gateway.user]] of an `email` gateway: one user's address and display name.
+struct EmailUserConfig {
+  /// The user's bare JID ("alice@example.com").
+  std::string jid;
+  /// Their address ("alice@example.org"): From of what they send, and where mail reaches them.
+  std::string address;
+  /// The display name of From; empty: none.
+  std::string name;
+};
+
+/// How mail that comes in finds its user.
+enum class EmailRecipients {
+  localpart, ///< USER@address_domain is the user USER of user_host (and assigned addresses)
+  address,   ///< only addresses assigned to a user ([[gateway.user]], the admin API)
+};
+
+/// The keys of a [[gateway]] of kind "email": contacts are mail addresses, escaped into a JID
+/// localpart (XEP-0106: bob\40example.org@mail.example.com).
+struct EmailConfig {
+  /// The domain of the users' own addresses: USER@address_domain.
+  std::string address_domain;
+  EmailRecipients recipients = EmailRecipients::localpart;
+  /// The [server] host whose users the gateway serves; empty: the first of hosts.
+  std::string user_host;
+  /// The Subject of a mail whose message has none and starts no reply.
+  std::string default_subject = "Message from XMPP";
+  /// The LMTP listener that the MTA delivers to (port 0: none).
+  std::string lmtp_address = "127.0.0.1";
+  std::uint16_t lmtp_port = 2424;
+  /// A plain SMTP listener of its own (port 0: none): for an MTA without LMTP.
+  std::string smtp_address = "127.0.0.1";
+  std::uint16_t smtp_port = 0;
+  /// The name in the listeners' greeting; empty: the gateway's domain.
+  std::string hostname;
+  /// Larger mail is refused (552) before and while it is sent.
+  std::uint64_t max_message_bytes = 10ULL * 1024 * 1024;
+  /// The text of one mail as a chat message is cut beyond this.
+  std::uint32_t max_text_bytes = 64 * 1024;
+  SmtpOutConfig smtp;
+  std::vector<EmailUserConfig> users;
+};
+
 /// One [[gateway]]: a domain whose JIDs are reached through a gateway plugin.
 struct GatewayConfig {
   std::string domain;
@@ -320,6 +390,8 @@ struct GatewayConfig {
   std::vector<WebhookConfig> hooks;
   /// kind = "sms": provider, numbers and callbacks.
   SmsConfig sms;
+  /// kind = "email": addresses, the smarthost and the listeners.
+  EmailConfig email;
 };
 
 struct Config {

@@ -425,6 +425,7 @@ private:
   void read_smpp(const toml::table& smpp_table, GatewayConfig& gateway);
   void read_provider_table(SmsProvider provider, const toml::table& table, GatewayConfig& gateway);
   void read_sms_keywords(Section& section, SmsConfig& sms);
+  void read_email(Section& section, const toml::table& table, GatewayConfig& gateway, const Config& config);
   void read_muc(const toml::table* table, Config& config);
   std::string homes_of(std::string_view key, std::string_view except) const;
 
@@ -1050,8 +1051,8 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
   if (gateways == nullptr || !gateways->is_array_of_tables()) {
     return;
   }
-  static constexpr std::array<std::pair<std::string_view, GatewayKind>, 2> kinds = {
-      {{"webhook", GatewayKind::webhook}, {"sms", GatewayKind::sms}}};
+  static constexpr std::array<std::pair<std::string_view, GatewayKind>, 3> kinds = {
+      {{"webhook", GatewayKind::webhook}, {"sms", GatewayKind::sms}, {"email", GatewayKind::email}}};
   for (const toml::node& node : *gateways) {
     const toml::table& table = *node.as_table();
     Section section(*this, "gateway", &table);
@@ -1073,7 +1074,7 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
     }
     const Field kind = read_enum(section, "kind", kinds, gateway.kind);
     if (!kind.present()) {
-      error(position_of(table.source()), "[[gateway]]: 'kind' is required (one of: webhook, sms)");
+      error(position_of(table.source()), "[[gateway]]: 'kind' is required (one of: webhook, sms, email)");
     }
     section.read_string("name", gateway.name, Section::Empty::allowed);
     section.read_bool("allow_private_addresses", gateway.allow_private_addresses);
@@ -1146,8 +1147,178 @@ void Loader::read_gateways(const toml::table& root, Config& config) {
         }
       }
     }
+    const bool email = kind.present() && kind.usable() && gateway.kind == GatewayKind::email;
+    if (email) {
+      read_email(section, table, gateway, config);
+    } else {
+      for (const std::string_view key :
+           {std::string_view("address_domain"), std::string_view("recipients"), std::string_view("user_host"),
+            std::string_view("default_subject"), std::string_view("lmtp_address"), std::string_view("lmtp_port"),
+            std::string_view("smtp_address"), std::string_view("smtp_port"), std::string_view("hostname"),
+            std::string_view("max_message_bytes"), std::string_view("max_text_bytes"), std::string_view("smtp"),
+            std::string_view("user")}) {
+        Field field;
+        if (section.lookup(key, field) != nullptr && kind.present() && kind.usable()) {
+          section.error(field.key, key, "only gateways of kind = \"email\" have it");
+        }
+      }
+    }
     section.finish();
     config.gateways.push_back(std::move(gateway));
+  }
+}
+
+namespace {
+
+/// What is wrong with a mail address ("local@domain", RFC 5321 §4.1.2 in the common form:
+/// no spaces, quotes or angle brackets), if anything.
+std::optional<std::string> mail_address_problem(std::string_view address) {
+  const auto at = address.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == address.size()) {
+    return quote(std::string(address)) + " is not a mail address such as \"alice@example.org\"";
+  }
+  if (address.size() > 254 ||
+      std::any_of(address.begin(), address.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || c == '<' || c == '>' || c == '"' || c == '(' || c == ')' ||
+               c == ',' || c == ';' || c == '\\' || c == 0x7f;
+      })) {
+    return quote(std::string(address)) + " is not a plain mail address (no spaces, quotes, brackets or commas)";
+  }
+  if (const auto problem = host_problem(address.substr(at + 1))) {
+    return quote(std::string(address)) + ": the domain " + *problem;
+  }
+  return std::nullopt;
+}
+
+void one_of(Loader& loader, Section& keys, const toml::table& table, std::string_view section_name,
+            const Field& value_field, const std::string& value, std::string_view value_key, const Field& env_field,
+            const std::string& env, std::string_view env_key);
+
+std::string lowercase_ascii(std::string text) {
+  for (auto& c : text) {
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  return text;
+}
+
+} // namespace
+
+void Loader::read_email(Section& section, const toml::table& table, GatewayConfig& gateway, const Config& config) {
+  EmailConfig& email = gateway.email;
+  const Field domain = section.read_string("address_domain", email.address_domain, Section::Empty::refused);
+  if (!domain.present()) {
+    error(position_of(table.source()),
+          "[[gateway]] of kind \"email\": 'address_domain' is required (the domain of the users' own addresses, "
+          "USER@address_domain)");
+  } else if (domain.usable()) {
+    email.address_domain = lowercase_ascii(email.address_domain);
+    if (const auto problem = host_problem(email.address_domain)) {
+      section.error(domain.value, "address_domain", quote(email.address_domain) + " " + *problem);
+    }
+  }
+  static constexpr std::array<std::pair<std::string_view, EmailRecipients>, 2> recipients = {
+      {{"localpart", EmailRecipients::localpart}, {"address", EmailRecipients::address}}};
+  read_enum(section, "recipients", recipients, email.recipients);
+  const Field host = section.read_string("user_host", email.user_host, Section::Empty::allowed);
+  if (host.usable() && !email.user_host.empty() &&
+      std::none_of(config.hosts.begin(), config.hosts.end(),
+                   [&](const std::string& h) { return iequals(h, email.user_host); })) {
+    section.error(host.value, "user_host", quote(email.user_host) + " is not one of [server] hosts");
+  }
+  section.read_string("default_subject", email.default_subject, Section::Empty::refused);
+  section.read_string("lmtp_address", email.lmtp_address, Section::Empty::refused);
+  section.read_integer("lmtp_port", email.lmtp_port, 0, 65535);
+  section.read_string("smtp_address", email.smtp_address, Section::Empty::refused);
+  section.read_integer("smtp_port", email.smtp_port, 0, 65535);
+  if (email.lmtp_port != 0 && email.lmtp_port == email.smtp_port) {
+    error(position_of(table.source()), "[[gateway]] of kind \"email\": lmtp_port and smtp_port must differ");
+  }
+  section.read_string("hostname", email.hostname, Section::Empty::allowed);
+  section.read_integer("max_message_bytes", email.max_message_bytes, 1024, 1024LL * 1024 * 1024, Section::Unit::bytes);
+  section.read_integer("max_text_bytes", email.max_text_bytes, 64, 16 * 1024 * 1024, Section::Unit::bytes);
+
+  Field smtp_field;
+  if (const toml::node* node = section.lookup("smtp", smtp_field)) {
+    if (!node->is_table()) {
+      section.error(smtp_field.value, "smtp", "must be a table ([gateway.smtp])");
+    } else {
+      const toml::table& smtp_table = *node->as_table();
+      Section keys(*this, "gateway.smtp", &smtp_table);
+      SmtpOutConfig& smtp = email.smtp;
+      const Field url = keys.read_string("url", smtp.url, Section::Empty::refused);
+      if (!url.present()) {
+        error(position_of(smtp_table.source()),
+              "[gateway.smtp]: 'url' is required (the smarthost, for example \"smtp://mail.example.com:587\")");
+      } else if (url.usable() && !smtp.url.starts_with("smtp://") && !smtp.url.starts_with("smtps://")) {
+        keys.error(url.value, "url", quote(smtp.url) + " is not an smtp:// or smtps:// URL");
+      } else if (url.usable() && smtp.url.find_first_of("?#") != std::string::npos) {
+        keys.error(url.value, "url", quote(smtp.url) + " has a query or fragment");
+      }
+      static constexpr std::array<std::pair<std::string_view, SmtpTls>, 3> tls = {
+          {{"none", SmtpTls::none}, {"opportunistic", SmtpTls::opportunistic}, {"required", SmtpTls::required}}};
+      read_enum(keys, "tls", tls, smtp.tls);
+      keys.read_string("username", smtp.username, Section::Empty::allowed);
+      const Field password = keys.read_string("password", smtp.password, Section::Empty::allowed);
+      const Field password_env = keys.read_string("password_env", smtp.password_env, Section::Empty::allowed);
+      if (!smtp.username.empty()) {
+        one_of(*this, keys, smtp_table, "gateway.smtp", password, smtp.password, "password", password_env,
+               smtp.password_env, "password_env");
+      } else if (!smtp.password.empty() || !smtp.password_env.empty()) {
+        keys.error(password.present() ? password.key : password_env.key,
+                   password.present() ? "password" : "password_env", "is set without a username");
+      }
+      keys.read_string("ca_file", smtp.ca_file, Section::Empty::allowed);
+      keys.read_bool("verify_peer", smtp.verify_peer);
+      keys.read_string("helo_name", smtp.helo_name, Section::Empty::allowed);
+      keys.read_integer("connections", smtp.connections, 1, 256);
+      keys.finish();
+    }
+  }
+
+  Field users_field;
+  const toml::node* users = section.lookup("user", users_field);
+  if (users == nullptr) {
+    return;
+  }
+  if (!users->is_array_of_tables()) {
+    section.error(users_field.value, "user", "must be an array of tables ([[gateway.user]])");
+    return;
+  }
+  for (const toml::node& user_node : *users->as_array()) {
+    const toml::table& user_table = *user_node.as_table();
+    Section keys(*this, "gateway.user", &user_table);
+    EmailUserConfig user;
+    const Field jid = keys.read_string("jid", user.jid, Section::Empty::refused);
+    if (!jid.present()) {
+      error(position_of(user_table.source()), "[[gateway.user]]: 'jid' is required (the user's bare JID)");
+    } else if (jid.usable()) {
+      const auto at = user.jid.find('@');
+      if (at == std::string::npos || at == 0 || user.jid.find('/') != std::string::npos ||
+          std::none_of(config.hosts.begin(), config.hosts.end(),
+                       [&](const std::string& h) { return iequals(h, user.jid.substr(at + 1)); })) {
+        keys.error(jid.value, "jid", quote(user.jid) + " is not the bare JID of a user of [server] hosts");
+      } else if (std::any_of(email.users.begin(), email.users.end(),
+                             [&](const auto& other) { return iequals(other.jid, user.jid); })) {
+        keys.error(jid.value, "jid", quote(user.jid) + " has another [[gateway.user]] already");
+      }
+    }
+    const Field address = keys.read_string("address", user.address, Section::Empty::refused);
+    if (!address.present()) {
+      error(position_of(user_table.source()), "[[gateway.user]]: 'address' is required (the user's mail address)");
+    } else if (address.usable()) {
+      if (const auto problem = mail_address_problem(user.address)) {
+        keys.error(address.value, "address", *problem);
+      } else if (std::any_of(email.users.begin(), email.users.end(),
+                             [&](const auto& other) { return iequals(other.address, user.address); })) {
+        keys.error(address.value, "address", quote(user.address) + " belongs to another [[gateway.user]]");
+      }
+    }
+    const Field name = keys.read_string("name", user.name, Section::Empty::allowed);
+    if (name.usable() && user.name.find_first_of("\r\n") != std::string::npos) {
+      keys.error(name.value, "name", "must be one line");
+    }
+    keys.finish();
+    email.users.push_back(std::move(user));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "gateways/registry.hpp"
 
+#include "gateways/email/email_gateway.hpp"
 #include "gateways/sms/sms_gateway.hpp"
 #include "gateways/webhook/webhook_gateway.hpp"
 
@@ -9,6 +10,7 @@ boost::system::result<std::unique_ptr<Gateway>, std::string> make_gateway(const 
   switch (settings.kind) {
   case config::GatewayKind::webhook: return webhook::make_webhook_gateway(settings);
   case config::GatewayKind::sms: return sms::make_sms_gateway(settings);
+  case config::GatewayKind::email: return email::make_email_gateway(settings);
   }
   return {boost::system::in_place_error, "unknown gateway kind"};
 }

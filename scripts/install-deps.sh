@@ -6,13 +6,14 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libssl-dev libxml2-dev libcurl4-openssl-dev nlohmann-json3-dev
-  libpq-dev libsqlite3-dev doctest-dev libtomlplusplus-dev libspdlog-dev libidn-dev
+  libpq-dev libsqlite3-dev doctest-dev libtomlplusplus-dev libspdlog-dev libidn-dev libgmime-3.0-dev
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   openssl python3-slixmpp
 )
 # Test-only peers are pulled in by the test command (PARLEY_WITH_TEST_PEERS=1).
 if [[ "${PARLEY_WITH_TEST_PEERS:-0}" == 1 ]]; then
-  packages+=(postgresql kannel kannel-extras)
+  # Postfix (the MTA of the email tests), swaks and aiosmtpd (a mailbox the tests read).
+  packages+=(postgresql kannel kannel-extras postfix swaks python3-aiosmtpd libnet-ssleay-perl libio-socket-ssl-perl)
   # Node.js and npm run the SMPP test peer (tests/e2e/smpp_peer); a Node.js from elsewhere
   # that is already on the PATH will do.
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -35,5 +36,7 @@ echo "install-deps: installing ${missing[*]}" >&2
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how to configure the system instance: not at all (the tests run their own).
+echo "postfix postfix/main_mailer_type select No configuration" | "${sudo_cmd[@]}" debconf-set-selections
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -31,6 +31,7 @@ std::string_view kind_name(config::GatewayKind kind) {
   switch (kind) {
   case config::GatewayKind::webhook: return "webhook";
   case config::GatewayKind::sms: return "sms";
+  case config::GatewayKind::email: return "email";
   }
   return "unknown";
 }

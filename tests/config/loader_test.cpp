@@ -1263,3 +1263,81 @@ host = "h"
 )");
   CHECK(has(wrong_table, "[gateway.smpp] belongs to provider = \"smpp\""));
 }
+
+TEST_CASE("[[gateway]] of kind email") {
+  const auto load = [](std::string_view text) { return parley::config::load_string(text, "e.toml"); };
+  const auto has = [](const LoadResult& result, std::string_view needle) {
+    return std::any_of(result.errors.begin(), result.errors.end(),
+                       [&](const auto& e) { return e.message.find(needle) != std::string::npos; });
+  };
+  const auto testling = load(R"([server]
+hosts = ["example.com"]
+[[gateway]]
+domain = "mail.example.com"
+kind = "email"
+address_domain = "Example.ORG"
+recipients = "address"
+lmtp_port = 2525
+smtp_port = 2526
+max_message_bytes = 1048576
+default_subject = "Hi"
+[gateway.smtp]
+url = "smtp://127.0.0.1:587"
+tls = "opportunistic"
+username = "parley"
+password_env = "SMTP_PASSWORD"
+verify_peer = false
+connections = 2
+[[gateway.user]]
+jid = "alice@example.com"
+address = "alice@example.org"
+name = "Alice Liddell"
+)");
+  REQUIRE_MESSAGE(testling.ok(), (testling.errors.empty() ? std::string() : testling.errors[0].to_string()));
+  const auto& email = testling.config->gateways.at(0).email;
+  CHECK(testling.config->gateways[0].kind == parley::config::GatewayKind::email);
+  CHECK(email.address_domain == "example.org");
+  CHECK(email.recipients == parley::config::EmailRecipients::address);
+  CHECK(email.lmtp_port == 2525);
+  CHECK(email.smtp_port == 2526);
+  CHECK(email.max_message_bytes == 1048576);
+  CHECK(email.default_subject == "Hi");
+  CHECK(email.smtp.url == "smtp://127.0.0.1:587");
+  CHECK(email.smtp.tls == parley::config::SmtpTls::opportunistic);
+  CHECK(email.smtp.password_env == "SMTP_PASSWORD");
+  CHECK_FALSE(email.smtp.verify_peer);
+  CHECK(email.smtp.connections == 2);
+  REQUIRE(email.users.size() == 1);
+  CHECK(email.users[0].name == "Alice Liddell");
+
+  const auto bad = load(R"([server]
+hosts = ["example.com"]
+[[gateway]]
+domain = "mail.example.com"
+kind = "email"
+lmtp_port = 2525
+smtp_port = 2525
+[gateway.smtp]
+url = "http://x"
+password = "p"
+[[gateway.user]]
+jid = "bob@elsewhere.net"
+address = "not an address"
+[[gateway.hook]]
+name = "x"
+)");
+  CHECK(has(bad, "'address_domain' is required"));
+  CHECK(has(bad, "lmtp_port and smtp_port must differ"));
+  CHECK(has(bad, "is not an smtp:// or smtps:// URL"));
+  CHECK(has(bad, "is set without a username"));
+  CHECK(has(bad, "is not the bare JID of a user of [server] hosts"));
+  CHECK(has(bad, "is not a mail address such as"));
+  CHECK(has(bad, "[[gateway.hook]] belongs to gateways of kind = \"webhook\""));
+
+  const auto wrong_kind = load(R"([[gateway]]
+domain = "sms.example.com"
+kind = "webhook"
+address_domain = "example.org"
+)");
+  CHECK(has(wrong_kind, "only gateways of kind = \"email\" have it"));
+}
