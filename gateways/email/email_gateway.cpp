@@ -10,6 +10,7 @@
 #include "gateways/email/mail_parse.hpp"
 #include "gateways/email/smtp_client.hpp"
 #include "gateways/email/smtp_server.hpp"
+#include "gateways/shared_owner.hpp"
 #include "storage/storage.hpp"
 #include "storage/storage_errc.hpp"
 
@@ -641,35 +642,7 @@ boost::system::result<std::unique_ptr<Gateway>, std::string> make_email_gateway(
     password = value;
   }
   auto gateway = std::make_shared<EmailGateway>(settings, std::move(password));
-  // The service owns the plugin through a unique_ptr; the plugin hands out weak references to
-  // itself (the listeners' handler), so it lives in a shared_ptr kept here.
-  struct Owner final : Gateway {
-    explicit Owner(std::shared_ptr<EmailGateway> g) : inner(std::move(g)) {}
-    const config::GatewayConfig& settings() const override { return inner->settings(); }
-    std::string_view identity_type() const override { return inner->identity_type(); }
-    std::string_view default_name() const override { return inner->default_name(); }
-    std::string_view provider() const override { return inner->provider(); }
-    std::string prompt_description() const override { return inner->prompt_description(); }
-    std::string prompt_label() const override { return inner->prompt_label(); }
-    boost::system::result<std::string, Refusal> translate(std::string_view input) const override {
-      return inner->translate(input);
-    }
-    std::optional<RegistrationForm> registration_form() const override { return inner->registration_form(); }
-    boost::system::result<std::string, Refusal> registration_address(std::string_view input) const override {
-      return inner->registration_address(input);
-    }
-    boost::system::result<std::string, Refusal> accept(const Element& message) const override {
-      return inner->accept(message);
-    }
-    asio::awaitable<Attempt> deliver(Element message, const storage::WorkItem& item) override {
-      return inner->deliver(std::move(message), item);
-    }
-    void start(GatewayHost& host) override { inner->start(host); }
-    void stop() override { inner->stop(); }
-    asio::awaitable<void> reload() override { return inner->reload(); }
-    std::shared_ptr<EmailGateway> inner;
-  };
-  return std::unique_ptr<Gateway>(std::make_unique<Owner>(std::move(gateway)));
+  return own_shared(std::move(gateway));
 }
 
 } // namespace parley::gateways::email

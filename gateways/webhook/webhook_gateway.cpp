@@ -6,6 +6,7 @@
 #include "core/jid/jid.hpp"
 #include "core/sasl/crypto.hpp"
 #include "core/xml/namespaces.hpp"
+#include "gateways/shared_owner.hpp"
 #include "gateways/webhook/inbound_parse.hpp"
 #include "gateways/webhook/outbound_payload.hpp"
 #include "gateways/webhook/signing.hpp"
@@ -209,6 +210,7 @@ public:
 
   const config::GatewayConfig& settings() const override { return settings_; }
   std::string_view identity_type() const override { return "http"; }
+  std::string_view provider() const override { return "webhook"; }
   std::string_view default_name() const override { return "Webhooks"; }
   std::string prompt_description() const override { return "Enter the name of a webhook of this server."; }
   std::string prompt_label() const override { return "Webhook name"; }
@@ -534,31 +536,7 @@ boost::system::result<std::unique_ptr<Gateway>, std::string> make_webhook_gatewa
   if (auto resolved = gateway->resolve_secrets(); !resolved) {
     return {boost::system::in_place_error, resolved.error()};
   }
-  // The service owns the plugin through a unique_ptr; the plugin hands out weak references
-  // to itself (HTTP routes, coroutines), so it lives in a shared_ptr kept by a small owner.
-  struct Owner final : Gateway {
-    explicit Owner(std::shared_ptr<WebhookGateway> g) : inner(std::move(g)) {}
-    const config::GatewayConfig& settings() const override { return inner->settings(); }
-    std::string_view identity_type() const override { return inner->identity_type(); }
-    std::string_view default_name() const override { return inner->default_name(); }
-    std::string_view provider() const override { return "webhook"; }
-    std::string prompt_description() const override { return inner->prompt_description(); }
-    std::string prompt_label() const override { return inner->prompt_label(); }
-    boost::system::result<std::string, Refusal> translate(std::string_view input) const override {
-      return inner->translate(input);
-    }
-    boost::system::result<std::string, Refusal> accept(const Element& message) const override {
-      return inner->accept(message);
-    }
-    asio::awaitable<Attempt> deliver(Element message, const storage::WorkItem& item) override {
-      return inner->deliver(std::move(message), item);
-    }
-    void start(GatewayHost& host) override { inner->start(host); }
-    void stop() override { inner->stop(); }
-    asio::awaitable<void> reload() override { return inner->reload(); }
-    std::shared_ptr<WebhookGateway> inner;
-  };
-  return std::unique_ptr<Gateway>(std::make_unique<Owner>(std::move(gateway)));
+  return own_shared(std::move(gateway));
 }
 
 } // namespace parley::gateways::webhook
