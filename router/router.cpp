@@ -84,6 +84,42 @@ void reply_error(const std::shared_ptr<Session>& sender, const Element& stanza, 
   }
 }
 
+/// XEP-0334 hints; only <no-copy/> matters here.
+constexpr std::string_view hints_ns = "urn:xmpp:hints";
+
+/// XEP-0280 §6: whether the account's other resources get a copy of `msg`: chat messages, and
+/// normal messages with a body; never what the sender marked <private/> (§7) or <no-copy/>
+/// (XEP-0334), nor a carbon itself.
+bool carbon_eligible(const Element& msg) {
+  if (msg.child("private", ns::carbons) != nullptr || msg.child("no-copy", hints_ns) != nullptr ||
+      msg.child("received", ns::carbons) != nullptr || msg.child("sent", ns::carbons) != nullptr) {
+    return false;
+  }
+  const std::string_view type = msg.attribute("type").value_or("normal");
+  if (type == "chat") {
+    return true;
+  }
+  return type == "normal" && msg.child("body", msg.ns()) != nullptr;
+}
+
+/// The XEP-0280 copy of `msg` for `to` (a resource of `bare`): <received/> or <sent/> around a
+/// XEP-0297 <forwarded/> holding the message, from the account's bare JID (§6, §9: clients
+/// must accept carbons only from their own bare JID).
+Element carbon_copy(const Element& msg, std::string_view direction, std::string_view bare, std::string_view to) {
+  Element copy("message", std::string(ns::client));
+  copy.set_attribute("from", std::string(bare));
+  copy.set_attribute("to", std::string(to));
+  copy.set_attribute("type", std::string(msg.attribute("type").value_or("normal")));
+  Element wrapper{std::string(direction), std::string(ns::carbons)};
+  Element forwarded("forwarded", std::string(ns::forward));
+  Element inner = msg;
+  inner.remove_children("private", ns::carbons);
+  forwarded.add_child(std::move(inner));
+  wrapper.add_child(std::move(forwarded));
+  copy.add_child(std::move(wrapper));
+  return copy;
+}
+
 /// The text of the `wait` error for a stanza that had to be stored while storage was down.
 constexpr std::string_view not_stored_text = "storage is unavailable; the message was not stored, try again later";
 
@@ -200,6 +236,11 @@ struct Router::Impl {
           deliver(res.session.lock(), msg);
         }
       }
+      if (type != "headline") {
+        send_carbons(msg, "received", bare, resources, [&](const ResourceState& res) {
+          return res.available && res.priority == best;
+        });
+      }
       co_return Disposition::handled;
     }
     if (type == "error" || type == "headline") {
@@ -216,6 +257,23 @@ struct Router::Impl {
       co_return Disposition::refused;
     }
     co_return co_await store_offline(sender, std::move(msg), bare);
+  }
+
+  /// XEP-0280: a copy of `msg` to each resource of `bare` with carbons enabled that did not
+  /// get the message itself (`got`).
+  template <class Got>
+  void send_carbons(const Element& msg, std::string_view direction, const Jid& bare,
+                    const std::vector<ResourceState>& resources, Got got) {
+    if (!carbon_eligible(msg)) {
+      return;
+    }
+    for (const auto& res : resources) {
+      if (res.carbons && !got(res)) {
+        if (auto session = res.session.lock()) {
+          deliver(session, carbon_copy(msg, direction, bare.bare_string(), session->jid().full()));
+        }
+      }
+    }
   }
 
   /// RFC 6121 §8.5.2.2.1 / XEP-0160: keep the message until the user comes back.
@@ -816,6 +874,11 @@ struct Router::Impl {
       co_await register_iq(sender, iq, *payload);
     } else if (pns == ns::session && type == "set") {
       deliver(sender, core::stanza::make_result(iq)); // RFC 3921 §3, kept for old clients
+    } else if (pns == ns::carbons && type == "set" && to_self &&
+               (payload->name() == "enable" || payload->name() == "disable")) {
+      // XEP-0280 §4: per resource, until it disables them or its session ends.
+      r.sessions().set_carbons(*sender, payload->name() == "enable");
+      deliver(sender, core::stanza::make_result(iq));
     } else if (pns == ns::ping && type == "get") {
       deliver(sender, core::stanza::make_result(iq));
     } else if (pns == ns::disco_info && type == "get") {
@@ -839,7 +902,7 @@ struct Router::Impl {
       } else {
         identity("server", "im", "Parley");
         features = {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster_ver_feature,
-                    ns::msgoffline};
+                    ns::msgoffline, ns::carbons};
         if (!r.users().external()) {
           features.push_back(ns::register_); // accounts managed elsewhere cannot be changed here
         }
@@ -952,6 +1015,13 @@ struct Router::Impl {
       reply_error(sender, stanza, stanza_errc::jid_malformed);
       co_return Disposition::handled;
     }
+    if (name == "message" && to->bare_string() != sender->jid().bare_string()) {
+      // XEP-0280 §6: what one resource sends, the others with carbons see too (also to
+      // gateway contacts). A message to the account itself reaches them anyway.
+      const Jid own = sender->jid().bare();
+      send_carbons(stanza, "sent", own, r.sessions().resources(own),
+                   [&](const ResourceState& res) { return res.resource == sender->jid().resource(); });
+    }
     co_return co_await route_parsed(sender, std::move(stanza), std::move(*to));
   }
 
@@ -990,6 +1060,12 @@ struct Router::Impl {
     }
     if (!to.is_bare()) {
       if (auto target = r.sessions().find(to)) {
+        if (name == "message") {
+          // XEP-0280 §6: a message to one resource is copied to the others with carbons.
+          const Jid bare = to.bare();
+          send_carbons(stanza, "received", bare, r.sessions().resources(bare),
+                       [&](const ResourceState& res) { return res.resource == to.resource(); });
+        }
         deliver(target, std::move(stanza));
         co_return Disposition::handled;
       }

@@ -133,6 +133,22 @@ bool SessionManager::set_interested(const Session& session) {
   return false;
 }
 
+bool SessionManager::set_carbons(const Session& session, bool enabled) {
+  const auto& jid = session.jid();
+  std::lock_guard lock(mutex_);
+  auto it = by_bare_.find(std::string(jid.bare_string()));
+  if (it == by_bare_.end()) {
+    return false;
+  }
+  for (auto& e : it->second) {
+    if (e.resource == jid.resource() && e.session.lock().get() == &session) {
+      e.carbons = enabled;
+      return true;
+    }
+  }
+  return false;
+}
+
 void SessionManager::note_directed(const Session& session, const std::string& jid, bool add) {
   const auto& me = session.jid();
   std::lock_guard lock(mutex_);

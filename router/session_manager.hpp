@@ -22,6 +22,8 @@ struct ResourceState {
   std::int8_t priority = 0;
   /// Requested the roster, so receives roster pushes (RFC 6121 §2.1.6).
   bool interested = false;
+  /// Enabled message carbons (XEP-0280): gets copies of the account's chat messages.
+  bool carbons = false;
   /// The last available presence broadcast by the resource (for probes).
   std::optional<core::xml::Element> presence;
   /// JIDs that got directed available presence from this resource (RFC 6121 §4.6): they get
@@ -52,6 +54,8 @@ public:
   bool set_presence(const Session& session, std::optional<core::xml::Element> available_presence,
                     std::int8_t priority);
   bool set_interested(const Session& session);
+  /// XEP-0280 enable (true) or disable; false if the resource is not bound any more.
+  bool set_carbons(const Session& session, bool enabled);
   /// Records (`add`) or forgets a directed-presence recipient of the resource.
   void note_directed(const Session& session, const std::string& jid, bool add);
   /// Forgets and returns every directed-presence recipient of the resource.
