@@ -55,6 +55,10 @@ constexpr auto idle_trim_after = std::chrono::seconds(2);
 constexpr std::size_t read_buffer_size = 16 * 1024;
 /// XEP-0440: SASL channel-binding type capability.
 constexpr std::string_view sasl_cb_ns = "urn:xmpp:sasl-cb:0";
+/// XEP-0352 client state indication.
+constexpr std::string_view csi_ns = "urn:xmpp:csi:0";
+/// Presences held for an inactive client at most (one per sender).
+constexpr std::size_t max_held_presences = 2000;
 
 /// The read buffer of the calling I/O thread. Not inlined, so that a coroutine never keeps
 /// the address of another thread's buffer across a suspension.
@@ -179,10 +183,45 @@ void ClientSession::start() {
 }
 
 void ClientSession::deliver(Element stanza) {
+  // XEP-0352: a contact's available or unavailable presence is not urgent; while the client
+  // is inactive only the latest one per sender is kept, and sent when it is active again.
+  // Subscriptions, errors, messages and iqs go out at once.
+  std::string hold_as;
+  if (stanza.name() == "presence") {
+    const std::string_view type = stanza.attribute("type").value_or("");
+    if (type.empty() || type == "unavailable") {
+      hold_as = std::string(stanza.attribute("from").value_or(""));
+    }
+  }
   std::string data = core::xml::serialize(stanza, ns::client);
-  asio::post(socket_.get_executor(), [self = shared_from_this(), data = std::move(data)]() mutable {
-    self->enqueue_stanza(std::move(data));
-  });
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this(), data = std::move(data), hold_as = std::move(hold_as)]() mutable {
+               if (self->csi_inactive_ && !hold_as.empty()) {
+                 self->hold_presence(std::move(hold_as), std::move(data));
+                 return;
+               }
+               self->enqueue_stanza(std::move(data));
+             });
+}
+
+void ClientSession::hold_presence(std::string from, std::string data) {
+  for (auto& [sender, held] : held_presence_) {
+    if (sender == from) {
+      held = std::move(data);
+      return;
+    }
+  }
+  held_presence_.emplace_back(std::move(from), std::move(data));
+  if (held_presence_.size() > max_held_presences) {
+    flush_held_presence(); // bounded: a very large roster just gets its presence now
+  }
+}
+
+void ClientSession::flush_held_presence() {
+  auto held = std::exchange(held_presence_, {});
+  for (auto& [sender, data] : held) {
+    enqueue_stanza(std::move(data));
+  }
 }
 
 void ClientSession::close(stream_errc reason) {
@@ -495,6 +534,7 @@ asio::awaitable<void> ClientSession::send_features() {
         .add_child(Element("optional", std::string(ns::session)));
     features.add_child(Element("ver", std::string(ns::roster_ver_feature)));
     features.add_child(Element("sm", std::string(ns::sm)));
+    features.add_child(Element("csi", std::string(csi_ns)));
   }
   queue_ += "<stream:features>";
   for (const auto& child : features.children()) {
@@ -681,6 +721,14 @@ asio::awaitable<void> ClientSession::handle(Element element) {
     const std::string_view name = element.name();
     if (element.ns() == ns::sm) {
       co_await handle_sm(std::move(element));
+      co_return;
+    }
+    if (element.ns() == csi_ns && (name == "active" || name == "inactive")) {
+      // XEP-0352 §4: nonzas, not counted by stream management.
+      csi_inactive_ = name == "inactive";
+      if (!csi_inactive_) {
+        flush_held_presence();
+      }
       co_return;
     }
     if (element.ns() != ns::client || (name != "message" && name != "presence" && name != "iq")) {

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <utility>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -103,6 +105,10 @@ private:
   void open_stream_reply();
   void enqueue(std::string data);
   void enqueue_stanza(std::string data);
+  /// XEP-0352: keeps `data` (presence from `from`) until the client is active again, replacing
+  /// what `from` sent before.
+  void hold_presence(std::string from, std::string data);
+  void flush_held_presence();
   boost::asio::awaitable<void> handle_sm(core::xml::Element element);
   boost::asio::awaitable<void> handle_registration(core::xml::Element iq);
   boost::asio::awaitable<void> handle_resume(core::xml::Element element);
@@ -140,6 +146,9 @@ private:
   std::uint32_t reads_since_idle_check_ = 0;
   std::optional<core::xml::stream_errc> close_reason_;
   SmState sm_;
+  /// XEP-0352 client state: inactive holds back presence (held_presence_, in arrival order).
+  bool csi_inactive_ = false;
+  std::vector<std::pair<std::string, std::string>> held_presence_;
   std::unique_ptr<boost::asio::steady_timer> resume_timer_;
   std::string remote_ip_;
   bool admitted_ = false;
