@@ -14,6 +14,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <atomic>
 #include <chrono>
 
@@ -82,6 +85,26 @@ void reply_error(const std::shared_ptr<Session>& sender, const Element& stanza, 
   if (core::stanza::may_answer_with_error(stanza)) {
     deliver(sender, core::stanza::make_error(stanza, condition, text));
   }
+}
+
+/// XEP-0191 blocking, and the application error of a stanza to a blocked JID (§3.4).
+constexpr std::string_view blocking_ns = "urn:xmpp:blocking";
+constexpr std::string_view blocking_errors_ns = "urn:xmpp:blocking:errors";
+
+/// XEP-0191 §3.6 (the JID matching of XEP-0016 §2.1): an item blocks `jid` when it is the
+/// full JID, the bare JID, the domain, or domain/resource.
+bool list_blocks(const std::vector<std::string>& list, const Jid& jid) {
+  if (list.empty()) {
+    return false;
+  }
+  const std::string_view bare = jid.bare_string();
+  const std::string_view domain = jid.domain();
+  const std::string domain_resource =
+      jid.resource().empty() ? std::string() : std::string(domain) + "/" + std::string(jid.resource());
+  return std::any_of(list.begin(), list.end(), [&](const std::string& item) {
+    return item == jid.full() || item == bare || item == domain ||
+           (!domain_resource.empty() && item == domain_resource);
+  });
 }
 
 /// XEP-0334 hints; only <no-copy/> matters here.
@@ -183,6 +206,124 @@ struct Router::Impl {
   template <class Fn> auto blocking(Fn fn) { return r.workers().run(std::move(fn)); }
 
   storage::Storage& db() { return r.storage(); }
+
+  // ---- XEP-0191 block lists -----------------------------------------------------------------
+
+  using BlockList = std::shared_ptr<const std::vector<std::string>>;
+  /// Each user's block list, read from storage on first use and replaced on every change.
+  std::mutex block_lists_mutex;
+  std::unordered_map<std::string, BlockList> block_lists;
+
+  asio::awaitable<BlockList> block_list(Jid user) {
+    std::string key(user.bare_string());
+    {
+      std::lock_guard lock(block_lists_mutex);
+      if (auto it = block_lists.find(key); it != block_lists.end()) {
+        co_return it->second;
+      }
+    }
+    auto job = [this, key] { return db().blocks().blocked(key); };
+    auto loaded = co_await blocking(std::move(job));
+    if (!loaded) {
+      // Fails open: storage down must not stop routing; the next stanza tries again.
+      spdlog::warn("blocking: cannot read the block list of {}: {}", key, loaded.error().message());
+      co_return std::make_shared<const std::vector<std::string>>();
+    }
+    auto list = std::make_shared<const std::vector<std::string>>(std::move(*loaded));
+    std::lock_guard lock(block_lists_mutex);
+    co_return block_lists.try_emplace(std::move(key), std::move(list)).first->second;
+  }
+
+  /// Whether `user` (a local account) blocks `other`.
+  asio::awaitable<bool> blocks(Jid user, Jid other) {
+    if (user.bare_string() == other.bare_string()) {
+      co_return false;
+    }
+    const BlockList list = co_await block_list(user);
+    co_return list_blocks(*list, other);
+  }
+
+  /// XEP-0191 §3.2-§3.4: the block list iq of a user's own account.
+  asio::awaitable<void> blocking_iq(std::shared_ptr<Session> sender, Element iq, const Element& payload) {
+    const std::string_view type = type_of(iq);
+    const Jid user = sender->jid().bare();
+    const std::string key(user.bare_string());
+    if (type == "get" && payload.name() == "blocklist") {
+      const BlockList list = co_await block_list(user);
+      auto result = core::stanza::make_result(iq);
+      auto& out = result.add_child(Element("blocklist", std::string(blocking_ns)));
+      for (const auto& item : *list) {
+        out.add_child(Element("item", std::string(blocking_ns))).set_attribute("jid", item);
+      }
+      deliver(sender, std::move(result));
+      co_return;
+    }
+    if (type != "set" || (payload.name() != "block" && payload.name() != "unblock")) {
+      reply_error(sender, iq, stanza_errc::bad_request);
+      co_return;
+    }
+    const bool block = payload.name() == "block";
+    std::vector<std::string> items;
+    for (const Element& item : payload.children("item", blocking_ns)) {
+      auto jid = Jid::parse(item.attribute("jid").value_or(""));
+      if (!jid) {
+        reply_error(sender, iq, stanza_errc::jid_malformed, "not a JID: " + std::string(item.attribute("jid").value_or("")));
+        co_return;
+      }
+      items.push_back(jid->full());
+    }
+    if (block && items.empty()) {
+      // §3.3: a block without items is a bad request; an unblock without items clears the list.
+      reply_error(sender, iq, stanza_errc::bad_request, "a block needs at least one item");
+      co_return;
+    }
+    auto change = [this, key, items, block]() -> boost::system::result<std::vector<std::string>> {
+      auto& store = db().blocks();
+      if (!block && items.empty()) {
+        if (auto cleared = store.unblock_all(key); !cleared) {
+          return cleared.error();
+        }
+      }
+      const auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+      for (const auto& item : items) {
+        if (block) {
+          if (auto added = store.block(key, item, now); !added) {
+            return added.error();
+          }
+        } else if (auto removed = store.unblock(key, item); !removed) {
+          return removed.error();
+        }
+      }
+      return store.blocked(key);
+    };
+    auto changed = co_await blocking(std::move(change));
+    if (!changed) {
+      reply_error(sender, iq, storage_condition(changed.error()), "storage is unavailable");
+      co_return;
+    }
+    {
+      std::lock_guard lock(block_lists_mutex);
+      block_lists[key] = std::make_shared<const std::vector<std::string>>(std::move(*changed));
+    }
+    deliver(sender, core::stanza::make_result(iq));
+    // §3.3, §3.4: every resource of the account learns of the change (a push).
+    for (const auto& res : r.sessions().resources(user)) {
+      auto session = res.session.lock();
+      if (!session) {
+        continue;
+      }
+      Element push("iq", std::string(ns::client));
+      push.set_attribute("type", "set");
+      push.set_attribute("to", session->jid().full());
+      push.set_attribute("id", "block-push-" + std::to_string(++block_pushes));
+      Element& what = push.add_child(Element(std::string(payload.name()), std::string(blocking_ns)));
+      for (const auto& item : items) {
+        what.add_child(Element("item", std::string(blocking_ns))).set_attribute("jid", item);
+      }
+      deliver(session, std::move(push));
+    }
+  }
+  std::atomic<std::uint64_t> block_pushes{0};
 
   // ---- users ----------------------------------------------------------------------------
 
@@ -365,7 +506,9 @@ struct Router::Impl {
     if (subscribers) {
       for (const auto& contact : *subscribers) {
         auto jid = Jid::parse(contact);
-        if (jid && r.is_local_host(jid->domain())) {
+        // XEP-0191 §3.5: no presence between the user and a contact either of them blocks.
+        if (jid && r.is_local_host(jid->domain()) && !co_await blocks(me.bare(), *jid) &&
+            !co_await blocks(*jid, me)) {
           presence_to_bare(with_to(p, contact), *jid);
         }
       }
@@ -393,7 +536,8 @@ struct Router::Impl {
           deliver(sender, with_to(available, std::string(me.full())));
           continue;
         }
-        if (!jid || !r.is_local_host(jid->domain())) {
+        if (!jid || !r.is_local_host(jid->domain()) || co_await blocks(me.bare(), *jid) ||
+            co_await blocks(*jid, me)) {
           continue;
         }
         for (const auto& res : r.sessions().resources(*jid)) {
@@ -874,6 +1018,8 @@ struct Router::Impl {
       co_await register_iq(sender, iq, *payload);
     } else if (pns == ns::session && type == "set") {
       deliver(sender, core::stanza::make_result(iq)); // RFC 3921 §3, kept for old clients
+    } else if (pns == blocking_ns && to_self) {
+      co_await blocking_iq(sender, iq, *payload);
     } else if (pns == ns::carbons && type == "set" && to_self &&
                (payload->name() == "enable" || payload->name() == "disable")) {
       // XEP-0280 §4: per resource, until it disables them or its session ends.
@@ -902,7 +1048,7 @@ struct Router::Impl {
       } else {
         identity("server", "im", "Parley");
         features = {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster_ver_feature,
-                    ns::msgoffline, ns::carbons};
+                    ns::msgoffline, ns::carbons, blocking_ns};
         if (!r.users().external()) {
           features.push_back(ns::register_); // accounts managed elsewhere cannot be changed here
         }
@@ -951,8 +1097,21 @@ struct Router::Impl {
     }
     const auto submission = modules::read_submission(query);
     if (submission.remove) {
-      auto job = [this, user] { return db().users().delete_user(user); };
+      const std::string bare(sender->jid().bare_string());
+      auto job = [this, user, bare]() -> boost::system::result<void> {
+        if (auto deleted = db().users().delete_user(user); !deleted) {
+          return deleted.error();
+        }
+        if (auto unblocked = db().blocks().unblock_all(bare); !unblocked) {
+          return unblocked.error();
+        }
+        return {};
+      };
       auto removed = co_await blocking(std::move(job));
+      {
+        std::lock_guard lock(block_lists_mutex);
+        block_lists.erase(bare);
+      }
       if (!removed) {
         reply_error(sender, iq, stanza_errc::internal_server_error);
         co_return;
@@ -1015,6 +1174,18 @@ struct Router::Impl {
       reply_error(sender, stanza, stanza_errc::jid_malformed);
       co_return Disposition::handled;
     }
+    if (co_await blocks(sender->jid().bare(), *to)) {
+      // XEP-0191 §3.4: nothing goes to a JID the user blocks; an error says why.
+      if (name != "presence" && core::stanza::may_answer_with_error(stanza)) {
+        Element error = core::stanza::make_error(stanza, stanza_errc::not_acceptable, core::stanza::ErrorType::cancel,
+                                                 "you block this address");
+        if (Element* e = error.child("error", stanza.ns())) {
+          e->add_child(Element("blocked", std::string(blocking_errors_ns)));
+        }
+        deliver(sender, std::move(error));
+      }
+      co_return Disposition::handled;
+    }
     if (name == "message" && to->bare_string() != sender->jid().bare_string()) {
       // XEP-0280 §6: what one resource sends, the others with carbons see too (also to
       // gateway contacts). A message to the account itself reaches them anyway.
@@ -1041,6 +1212,17 @@ struct Router::Impl {
       reply_error(sender, stanza, stanza_errc::remote_server_not_found,
                   "this server does not federate with other domains");
       co_return Disposition::handled;
+    }
+    if (!to.local().empty()) {
+      // XEP-0191 §3.5: nothing from a blocked JID reaches the user (gateway contacts too):
+      // presence is dropped, messages and iqs are answered as if the user did not exist.
+      const auto from = Jid::parse(stanza.attribute("from").value_or(""));
+      if (from && co_await blocks(to.bare(), *from)) {
+        if (name != "presence") {
+          reply_error(sender, stanza, stanza_errc::service_unavailable);
+        }
+        co_return name == "message" ? Disposition::refused : Disposition::handled;
+      }
     }
     if (to.local().empty()) {
       if (name == "iq") {

@@ -2,6 +2,7 @@
 
 #include "storage/storage_errc.hpp"
 
+#include <chrono>
 #include <limits>
 #include <string>
 
@@ -189,6 +190,35 @@ boost::system::result<void> copy_opt_outs(Storage& from, Storage& to, CopyCounts
   return {};
 }
 
+boost::system::result<void> copy_blocks(Storage& from, Storage& to, CopyCounts& counts) {
+  // BlockStore reads back no times: every entry gets the time of the copy.
+  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  std::string after;
+  for (;;) {
+    auto users = from.blocks().users(after, page);
+    if (!users) {
+      return users.error();
+    }
+    for (const auto& user : *users) {
+      auto jids = from.blocks().blocked(user);
+      if (!jids) {
+        return jids.error();
+      }
+      for (const auto& jid : *jids) {
+        if (auto blocked = to.blocks().block(user, jid, now); !blocked) {
+          return blocked.error();
+        }
+      }
+      counts.blocks += jids->size();
+    }
+    if (users->size() < page) {
+      break;
+    }
+    after = users->back();
+  }
+  return {};
+}
+
 // conflict unless `to` holds nothing that a copy could merge with.
 boost::system::result<void> require_empty(Storage& to) {
   auto users = to.users().count_users();
@@ -219,8 +249,12 @@ boost::system::result<void> require_empty(Storage& to) {
   if (!opt_out_domains) {
     return opt_out_domains.error();
   }
+  auto blocking = to.blocks().users("", 1);
+  if (!blocking) {
+    return blocking.error();
+  }
   if (*users != 0 || !queues->empty() || !tokens->empty() || !domains->empty() || !hooks->empty() || !rooms->empty() ||
-      !opt_out_domains->empty()) {
+      !opt_out_domains->empty() || !blocking->empty()) {
     return storage_errc::conflict;
   }
   return {};
@@ -254,7 +288,8 @@ boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,
     }
     after = names->back();
   }
-  for (auto* copy_concern : {&copy_work, &copy_tokens, &copy_registrations, &copy_hooks, &copy_rooms, &copy_opt_outs}) {
+  for (auto* copy_concern :
+       {&copy_work, &copy_tokens, &copy_registrations, &copy_hooks, &copy_rooms, &copy_opt_outs, &copy_blocks}) {
     if (auto copied = copy_concern(from, to, counts); !copied) {
       return copied.error();
     }

@@ -24,18 +24,21 @@ struct CopyCounts {
   std::uint64_t hooks = 0;
   std::uint64_t rooms = 0;
   std::uint64_t opt_outs = 0;
+  /// Blocked JIDs, over every user's block list.
+  std::uint64_t blocks = 0;
 };
 
 /// Copies every stored concern from `from` into `to`: users with their SCRAM credentials,
 /// rosters with their versions, offline messages (order and timestamps kept), the work queue
 /// items (ids and states kept) with their timelines (event order kept), admin API tokens,
 /// gateway registrations, stored webhooks (creation times kept), persistent MUC rooms with
-/// their affiliations and SMS opt-outs (times and keywords kept). `to` must hold no users, work
-/// items, tokens, registrations, webhooks, rooms or opt-outs (conflict otherwise), so that
-/// nothing is merged by accident. `progress`, if set, is called after each user with the name.
-/// Stops at the first error; what was copied so far stays in `to`.
+/// their affiliations, SMS opt-outs (times and keywords kept) and XEP-0191 block lists. `to` must
+/// hold no users, work items, tokens, registrations, webhooks, rooms, opt-outs or block lists
+/// (conflict otherwise), so that nothing is merged by accident. `progress`, if set, is called
+/// after each user with the name. Stops at the first error; what was copied so far stays in `to`.
 ///
-/// Not copied: the keys of handled deliveries (SeenStore), which that interface cannot list.
+/// Not copied: the keys of handled deliveries (SeenStore), which that interface cannot list, and
+/// when each JID was blocked, which BlockStore does not read back (the copy records its own time).
 ///
 /// Blocks on I/O; every new concern added to Storage joins this function and its test.
 boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,

@@ -24,6 +24,7 @@ list(APPEND PARLEY_STORAGE_SOURCES
   sqlite/detail/hook_store.cpp
   sqlite/detail/room_store.cpp
   sqlite/detail/opt_out_store.cpp
+  sqlite/detail/block_store.cpp
 )
 list(APPEND PARLEY_STORAGE_SOURCES
   postgres/open.cpp
@@ -40,4 +41,5 @@ list(APPEND PARLEY_STORAGE_SOURCES
   postgres/detail/hook_store.cpp
   postgres/detail/room_store.cpp
   postgres/detail/opt_out_store.cpp
+  postgres/detail/block_store.cpp
 )

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "storage/block_store.hpp"
 #include "storage/hook_store.hpp"
 #include "storage/offline_store.hpp"
 #include "storage/opt_out_store.hpp"
@@ -36,6 +37,7 @@ public:
   virtual HookStore& hooks() = 0;
   virtual RoomStore& rooms() = 0;
   virtual OptOutStore& opt_outs() = 0;
+  virtual BlockStore& blocks() = 0;
 
   /// Answers whether the database can be reached right now (one cheap query); unavailable
   /// otherwise. For health checks. Blocks on I/O like every store call.

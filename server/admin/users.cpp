@@ -186,6 +186,10 @@ asio::awaitable<Response> Handlers::delete_user(Call& call) {
     if (!regs) {
       return regs.error();
     }
+    auto blocks = ctx_.storage.blocks().unblock_all(owner);
+    if (!blocks) {
+      return blocks.error();
+    }
     return {};
   };
   auto deleted = co_await blocking(std::move(job));

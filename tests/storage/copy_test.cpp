@@ -78,8 +78,20 @@ std::vector<OptOut> all_opt_outs(OptOutStore& opt_outs) {
   return out;
 }
 
+/// Every user's block list, as "user jid" in walk order.
+std::vector<std::string> all_blocks(BlockStore& blocks) {
+  std::vector<std::string> out;
+  for (const auto& user : blocks.users("", 10'000).value()) {
+    for (const auto& jid : blocks.blocked(user).value()) {
+      out.push_back(user + " " + jid);
+    }
+  }
+  return out;
+}
+
 /// Fills `source` with some of everything, `numbers` registrations and `numbers` opt-outs on
-/// sms.example.com among it; returns the number of work events it recorded.
+/// sms.example.com and `numbers` users with a block list among it; returns the number of work
+/// events it recorded.
 std::uint64_t fill(Storage& source, int numbers) {
   REQUIRE(source.users().create_user("alice", {scram("SCRAM-SHA-1", 'a'), scram("SCRAM-SHA-256", 'b')}));
   REQUIRE(source.users().create_user("bob", {}));
@@ -136,6 +148,14 @@ std::uint64_t fill(Storage& source, int numbers) {
   }
   REQUIRE(source.opt_outs().add("email.example.com", "alice@mail.example.net", "spam@example.net", "", at(32)));
 
+  for (int i = 0; i < numbers; ++i) {
+    REQUIRE(source.blocks().block("user" + std::to_string(1'000'000 + i) + "@example.com", "spam@example.net",
+                                  at(300 + i)));
+  }
+  REQUIRE(source.blocks().block("alice@example.com", "bob@example.com/phone", at(33)));
+  REQUIRE(source.blocks().block("alice@example.com", "spam.example.net", at(34)));
+  REQUIRE(source.blocks().block("alice@example.com", "mallory@example.org", at(35)));
+
   StoredHook ci;
   ci.domain = "hooks.example.com";
   ci.name = "ci";
@@ -190,7 +210,8 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   R route;
   auto source = open_storage(route.from);
   auto target = open_storage(route.to);
-  const auto events = fill(*source, 520); // more registrations and opt-outs on one domain than a page of the copy
+  // More registrations and opt-outs on one domain, and more users with block lists, than a page of the copy.
+  const auto events = fill(*source, 520);
 
   std::vector<std::string> progressed;
   const auto counts = copy_all(*source, *target, [&](std::string_view name) { progressed.emplace_back(name); }).value();
@@ -206,6 +227,7 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(counts.hooks == 2);
   CHECK(counts.rooms == 2);
   CHECK(counts.opt_outs == 520 + 1);
+  CHECK(counts.blocks == 520 + 3);
 
   CHECK(target->users().list_credentials("alice").value() == source->users().list_credentials("alice").value());
   CHECK(target->roster().get_roster("alice").value().items == source->roster().get_roster("alice").value().items);
@@ -227,6 +249,10 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(target->rooms().list({}).value() == source->rooms().list({}).value());
   CHECK(target->opt_outs().domains().value() == std::vector<std::string>{"email.example.com", "sms.example.com"});
   CHECK(all_opt_outs(target->opt_outs()) == all_opt_outs(source->opt_outs()));
+  CHECK(target->blocks().users("", 10'000).value().size() == 520 + 1);
+  CHECK(target->blocks().blocked("alice@example.com").value() ==
+        std::vector<std::string>{"bob@example.com/phone", "mallory@example.org", "spam.example.net"});
+  CHECK(all_blocks(target->blocks()) == all_blocks(source->blocks()));
 
   // The copy goes on where the source stopped: its timelines too.
   const auto next = target->work().enqueue("outbox", "next", "p", at(50), at(50)).value();
@@ -276,6 +302,9 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
   SUBCASE("an opt-out") {
     REQUIRE(target->opt_outs().add("sms.example.com", "+15550000000", "+16660000000", "STOP", at(1)));
   }
+  SUBCASE("a block list") {
+    REQUIRE(target->blocks().block("zed@example.com", "spam@example.net", at(1)));
+  }
   CHECK(copy_all(*source, *target).error() == storage_errc::conflict);
   CHECK(target->users().list_users("", 10).value().size() <= 1);
   CHECK(target->users().user_exists("alice").value() == false);
@@ -285,4 +314,5 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
   CHECK(target->rooms().get("conference.example.com", "coven").error() == storage_errc::not_found);
   CHECK(target->opt_outs().contains("email.example.com", "alice@mail.example.net", "spam@example.net").value() ==
         false);
+  CHECK(target->blocks().blocked("alice@example.com").value().empty());
 }

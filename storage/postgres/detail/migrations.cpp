@@ -194,6 +194,17 @@ CREATE TABLE opt_outs (
 );
 )sql";
 
+// XEP-0191 block lists; the same table as the SQLite backend's migration 7. COLLATE "C": lists
+// and users come back in byte order.
+constexpr const char* block_schema = R"sql(
+CREATE TABLE blocks (
+  user_jid    TEXT COLLATE "C" NOT NULL CHECK (user_jid <> ''),
+  jid         TEXT COLLATE "C" NOT NULL CHECK (jid <> ''),
+  created_us  BIGINT NOT NULL,
+  PRIMARY KEY (user_jid, jid)
+);
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "durable work queue", work_queue_schema},
@@ -201,6 +212,7 @@ constexpr std::array all_migrations{
     Migration{4, "work item timelines, API tokens, gateway registrations, stored webhooks", admin_schema},
     Migration{5, "multi-user chat rooms and their affiliations", muc_schema},
     Migration{6, "SMS opt-outs", opt_out_schema},
+    Migration{7, "block lists", block_schema},
 };
 
 // pg_advisory_xact_lock key: "parl" in ASCII.

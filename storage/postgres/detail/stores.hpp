@@ -217,12 +217,26 @@ private:
   Database& database_;
 };
 
+class BlockStore final : public storage::BlockStore {
+public:
+  explicit BlockStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<bool> block(std::string_view user, std::string_view jid, Timestamp now) override;
+  boost::system::result<bool> unblock(std::string_view user, std::string_view jid) override;
+  boost::system::result<std::size_t> unblock_all(std::string_view user) override;
+  boost::system::result<std::vector<std::string>> blocked(std::string_view user) override;
+  boost::system::result<std::vector<std::string>> users(std::string_view after, std::size_t limit) override;
+
+private:
+  Database& database_;
+};
+
 class PostgresStorage final : public Storage {
 public:
   explicit PostgresStorage(Options options)
       : database_(std::move(options)), users_(database_), roster_(database_), offline_(database_), work_(database_),
         seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_), rooms_(database_),
-        opt_outs_(database_) {}
+        opt_outs_(database_), blocks_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -236,6 +250,7 @@ public:
   storage::HookStore& hooks() override { return hooks_; }
   storage::RoomStore& rooms() override { return rooms_; }
   storage::OptOutStore& opt_outs() override { return opt_outs_; }
+  storage::BlockStore& blocks() override { return blocks_; }
   std::string_view backend_name() const noexcept override { return "postgres"; }
   boost::system::result<void> ping() override {
     return database_.with_connection([](Connection& connection) -> boost::system::result<void> {
@@ -259,6 +274,7 @@ private:
   HookStore hooks_;
   RoomStore rooms_;
   OptOutStore opt_outs_;
+  BlockStore blocks_;
 };
 
 inline std::int64_t micros(Timestamp t) noexcept {

@@ -196,6 +196,17 @@ CREATE TABLE opt_outs (
 ) WITHOUT ROWID;
 )sql";
 
+// XEP-0191 block lists: one row per (user's bare JID, blocked JID); the primary key reads one
+// user's list in order and pages through the users that have one.
+constexpr const char* block_schema = R"sql(
+CREATE TABLE blocks (
+  user_jid    TEXT NOT NULL CHECK (user_jid <> ''),
+  jid         TEXT NOT NULL CHECK (jid <> ''),
+  created_us  INTEGER NOT NULL,
+  PRIMARY KEY (user_jid, jid)
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "work queue", work_queue_schema},
@@ -203,6 +214,7 @@ constexpr std::array all_migrations{
     Migration{4, "work item timelines, API tokens, gateway registrations, stored webhooks", admin_schema},
     Migration{5, "multi-user chat rooms and their affiliations", muc_schema},
     Migration{6, "SMS opt-outs", opt_out_schema},
+    Migration{7, "block lists", block_schema},
 };
 
 } // namespace
