@@ -98,11 +98,18 @@ make_cert() {
 # ---- parleyd -----------------------------------------------------------------------------
 # parley_config FILE DATA_DIR C2S_PORT HTTP_PORT TLS_POLICY EXTRA: a config for the runners.
 # EXTRA is appended as is (a [tls] or [[gateway]] section). The per-IP limits are lifted,
-# because every connection comes from 127.0.0.1; parleyd versions that do not know those
-# keys get the config without them.
+# because every connection comes from 127.0.0.1. The message archive (XEP-0313) is off unless
+# PARLEY_ARCHIVE=true, because the Prosody and ejabberd set-ups run without mod_mam: the
+# same work on every side. parleyd versions that do not know those keys get the config
+# without them.
 parley_config() {
-  local file=$1 data=$2 c2s=$3 http=$4 tls=$5 extra=${6:-} limits
-  for limits in $'max_connections_per_ip = 1000000\nmax_auth_failures_per_ip = 1000000' ""; do
+  local file=$1 data=$2 c2s=$3 http=$4 tls=$5 extra=${6:-} limits tail variant
+  local lifted=$'max_connections_per_ip = 1000000\nmax_auth_failures_per_ip = 1000000'
+  local archive=$'[archive]\nenabled = '"${PARLEY_ARCHIVE:-false}"
+  for variant in both limits none; do
+    limits=$lifted tail=$archive
+    [[ $variant == both ]] || tail=""
+    [[ $variant != none ]] || limits=""
     cat >"$file" <<EOF
 [server]
 hosts = ["localhost"]
@@ -120,6 +127,8 @@ $limits
 [http]
 port = $http
 $extra
+
+$tail
 EOF
     "$PARLEYCTL" check-config "$file" >/dev/null 2>&1 && return 0
   done

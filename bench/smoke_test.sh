@@ -4,7 +4,7 @@
 # parley-hookbench inbound at tiny sizes. Passes when every tool exits 0, i.e. every login
 # succeeded and every message arrived exactly once. Takes a few seconds.
 #
-# Binaries from PARLEYD, PARLEYCTL, LOADGEN, HOOKBENCH, or else from PARLEY_BUILD=DIR.
+# Binaries from PARLEYD, PARLEYCTL, LOADGEN, HOOKBENCH, ARCHIVEBENCH, or else from PARLEY_BUILD=DIR.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +16,8 @@ PARLEYD=${PARLEYD:-$BIN/parleyd}
 PARLEYCTL=${PARLEYCTL:-$BIN/parleyctl}
 LOADGEN=${LOADGEN:-$BIN/parley-loadgen}
 HOOKBENCH=${HOOKBENCH:-$BIN/parley-hookbench}
-for bin in "$PARLEYD" "$PARLEYCTL" "$LOADGEN" "$HOOKBENCH"; do
+ARCHIVEBENCH=${ARCHIVEBENCH:-$BIN/parley-archivebench}
+for bin in "$PARLEYD" "$PARLEYCTL" "$LOADGEN" "$HOOKBENCH" "$ARCHIVEBENCH"; do
   [[ -x "$bin" ]] || { log "missing $bin"; exit 2; }
 done
 # No pinning: parleyd may run on every online CPU (CI machines may have a single core).
@@ -63,4 +64,9 @@ python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert j["idle"]
 run "$HOOKBENCH" inbound --port "$C2S" --password smoke-pw --http-port "$HTTP" --path /hooks/smoke \
   --authorization "Bearer smoke-secret" --connections 2 --messages 50 --warmup 5 --server-pid "$PARLEY_PID" \
   --json "$WORK/hook.json"
+log "$ARCHIVEBENCH --backend sqlite --sizes 500,1000 --contacts 5 --queries 5"
+"$ARCHIVEBENCH" --backend sqlite --sizes 500,1000 --contacts 5 --queries 5 --json > "$WORK/archive.json" ||
+  { log "parley-archivebench failed"; exit 1; }
+python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert [s["size"] for s in j["steps"]] == [500, 1000], j' \
+  "$WORK/archive.json"
 log "ok"

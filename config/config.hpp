@@ -139,6 +139,26 @@ struct MucConfig {
   std::uint32_t max_rooms = 10000;
 };
 
+/// What a user's archive keeps when they set no preferences (XEP-0313 §6).
+enum class ArchiveDefault {
+  always, ///< every 1:1 message with a body
+  never,  ///< nothing, unless the user asks
+  roster  ///< messages with contacts in the user's roster
+};
+
+/// Message archives (XEP-0313): one per user for 1:1 chat (gateway contacts included), one per
+/// chat room for its groupchat messages.
+struct ArchiveConfig {
+  bool enabled = true;
+  ArchiveDefault default_mode = ArchiveDefault::always;
+  /// Messages older than this are deleted; 0 keeps them for ever.
+  std::uint32_t retention_days = 365;
+  /// Most messages one query page returns (a client's <max/> is capped at this).
+  std::uint32_t max_page = 250;
+  /// Whether chat rooms keep archives (occupants are told with status code 170).
+  bool rooms = true;
+};
+
 /// What a gateway turns messages into.
 enum class GatewayKind { webhook, sms, email };
 
@@ -411,6 +431,7 @@ struct Config {
   AuthConfig auth;
   std::vector<GatewayConfig> gateways;
   MucConfig muc;
+  ArchiveConfig archive;
 };
 
 } // namespace parley::config

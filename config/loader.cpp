@@ -427,6 +427,7 @@ private:
   void read_sms_keywords(Section& section, SmsConfig& sms);
   void read_email(Section& section, const toml::table& table, GatewayConfig& gateway, const Config& config);
   void read_muc(const toml::table* table, Config& config);
+  void read_archive(const toml::table* table, Config& config);
   std::string homes_of(std::string_view key, std::string_view except) const;
 
   std::string source_;
@@ -820,7 +821,7 @@ LoadResult Loader::load(const toml::table& root) {
                                                std::string_view("http"),   std::string_view("admin"),
                                                std::string_view("limits"), std::string_view("storage"),
                                                std::string_view("auth"),   std::string_view("gateway"),
-                                               std::string_view("muc")};
+                                               std::string_view("muc"),    std::string_view("archive")};
 
   for (auto&& [key, node] : root) {
     const bool known =
@@ -1002,6 +1003,7 @@ LoadResult Loader::load(const toml::table& root) {
 
   read_gateways(root, config);
   read_muc(table("muc"), config);
+  read_archive(table("archive"), config);
 
   report_unknown();
 
@@ -1681,6 +1683,18 @@ void Loader::read_muc(const toml::table* table, Config& config) {
                 quote(service) + " is also a [[gateway]] domain; set [muc] domain to another one, or enabled = false");
     }
   }
+}
+
+void Loader::read_archive(const toml::table* table, Config& config) {
+  Section archive(*this, "archive", table);
+  archive.read_bool("enabled", config.archive.enabled);
+  static constexpr std::array<std::pair<std::string_view, ArchiveDefault>, 3> modes = {
+      {{"always", ArchiveDefault::always}, {"never", ArchiveDefault::never}, {"roster", ArchiveDefault::roster}}};
+  read_enum(archive, "default", modes, config.archive.default_mode);
+  archive.read_integer("retention_days", config.archive.retention_days, 0, 36'500);
+  archive.read_integer("max_page", config.archive.max_page, 1, 10'000);
+  archive.read_bool("rooms", config.archive.rooms);
+  archive.finish();
 }
 
 void Loader::report_unknown() {

@@ -6,6 +6,7 @@
 #include "core/xml/namespaces.hpp"
 #include "core/xml/parse.hpp"
 #include "core/xml/serializer.hpp"
+#include "router/modules/archive.hpp"
 #include "router/modules/registration.hpp"
 #include "router/modules/time_format.hpp"
 #include "storage/storage.hpp"
@@ -197,8 +198,22 @@ Element presence(std::string_view from, std::string_view to, std::string_view ty
 
 } // namespace
 
+/// Lives as long as the router; every Impl (one per routed stanza) shares it.
+struct Router::Shared {
+  Shared(const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers)
+      : archive(config.archive, storage, workers) {}
+
+  /// Each user's XEP-0191 block list, read from storage on first use and replaced on every change.
+  std::mutex block_lists_mutex;
+  std::unordered_map<std::string, std::shared_ptr<const std::vector<std::string>>> block_lists;
+  std::atomic<std::uint64_t> block_pushes{0};
+  modules::MessageArchive archive;
+};
+
 struct Router::Impl {
-  explicit Impl(Router& router) : r(router) {}
+  explicit Impl(Router& router)
+      : r(router), block_lists_mutex(router.shared_->block_lists_mutex), block_lists(router.shared_->block_lists),
+        block_pushes(router.shared_->block_pushes), archive(router.shared_->archive) {}
   Router& r;
 
   /// Inside coroutines, closures are named before they go into a co_await expression: GCC 12
@@ -210,9 +225,10 @@ struct Router::Impl {
   // ---- XEP-0191 block lists -----------------------------------------------------------------
 
   using BlockList = std::shared_ptr<const std::vector<std::string>>;
-  /// Each user's block list, read from storage on first use and replaced on every change.
-  std::mutex block_lists_mutex;
-  std::unordered_map<std::string, BlockList> block_lists;
+  std::mutex& block_lists_mutex;
+  std::unordered_map<std::string, BlockList>& block_lists;
+  std::atomic<std::uint64_t>& block_pushes;
+  modules::MessageArchive& archive;
 
   asio::awaitable<BlockList> block_list(Jid user) {
     std::string key(user.bare_string());
@@ -323,7 +339,42 @@ struct Router::Impl {
       deliver(session, std::move(push));
     }
   }
-  std::atomic<std::uint64_t> block_pushes{0};
+
+  // ---- XEP-0313 archives ------------------------------------------------------------------
+
+  /// A message to the local user `bare`, about to be delivered or stored: forged stanza ids go
+  /// (XEP-0359 §5); when the user's archive keeps it, it gets its archive id as a <stanza-id/>
+  /// and is committed to the archive before anyone sees it.
+  asio::awaitable<void> archive_incoming(Element& msg, Jid bare) {
+    const std::string owner(bare.bare_string());
+    modules::strip_stanza_ids(msg, owner);
+    if (!archive.enabled() || !modules::archivable(msg)) {
+      co_return;
+    }
+    auto from = Jid::parse(msg.attribute("from").value_or(""));
+    if (!from || !co_await archive.wanted(bare, *from)) {
+      co_return;
+    }
+    std::string id = modules::new_archive_id();
+    modules::add_stanza_id(msg, owner, id);
+    archive.record(owner, std::move(id), std::string(from->bare_string()), msg);
+    co_await archive.flush();
+  }
+
+  /// A message the local user `sender` sends to `to`: kept in the sender's archive. Returns
+  /// whether it was recorded (not yet committed).
+  asio::awaitable<bool> archive_outgoing(const Element& msg, Jid sender, Jid to) {
+    if (!archive.enabled() || !modules::archivable(msg) ||
+        (!r.is_local_host(to.domain()) && r.domain_handler(to.domain()) == nullptr)) {
+      co_return false; // nothing is archived that cannot be delivered
+    }
+    const Jid own = sender.bare();
+    if (!co_await archive.wanted(own, to)) {
+      co_return false;
+    }
+    archive.record(std::string(own.bare_string()), modules::new_archive_id(), std::string(to.bare_string()), msg);
+    co_return true;
+  }
 
   // ---- users ----------------------------------------------------------------------------
 
@@ -368,6 +419,7 @@ struct Router::Impl {
       }
     }
     if (best >= 0) {
+      co_await archive_incoming(msg, bare);
       for (const auto& res : resources) {
         // headline: every available resource with non-negative priority (§8.5.2.1.2);
         // chat and normal: the most available ones (§8.5.2.1.1).
@@ -397,6 +449,8 @@ struct Router::Impl {
       reply_error(sender, msg, stanza_errc::service_unavailable);
       co_return Disposition::refused;
     }
+    // XEP-0313: kept in the archive even when offline storage is full.
+    co_await archive_incoming(msg, bare);
     co_return co_await store_offline(sender, std::move(msg), bare);
   }
 
@@ -1020,6 +1074,11 @@ struct Router::Impl {
       deliver(sender, core::stanza::make_result(iq)); // RFC 3921 §3, kept for old clients
     } else if (pns == blocking_ns && to_self) {
       co_await blocking_iq(sender, iq, *payload);
+    } else if (pns == ns::mam && to_self && archive.enabled()) {
+      auto answers = co_await archive.answer(iq, std::string(sender->jid().bare_string()), "", false);
+      for (auto& answer : answers) {
+        deliver(sender, std::move(answer));
+      }
     } else if (pns == ns::carbons && type == "set" && to_self &&
                (payload->name() == "enable" || payload->name() == "disable")) {
       // XEP-0280 §4: per resource, until it disables them or its session ends.
@@ -1045,10 +1104,17 @@ struct Router::Impl {
       if (to_self) {
         identity("account", "registered", "");
         features = {ns::disco_info, ns::disco_items};
+        if (archive.enabled()) {
+          // XEP-0313 §7: the user's archive is at the bare JID.
+          features.insert(features.end(), {ns::mam, modules::mam_extended_feature, ns::stanza_id});
+        }
       } else {
         identity("server", "im", "Parley");
         features = {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster_ver_feature,
                     ns::msgoffline, ns::carbons, blocking_ns};
+        if (archive.enabled()) {
+          features.push_back(ns::stanza_id); // XEP-0359 §7: ids on archived messages
+        }
         if (!r.users().external()) {
           features.push_back(ns::register_); // accounts managed elsewhere cannot be changed here
         }
@@ -1111,6 +1177,9 @@ struct Router::Impl {
       {
         std::lock_guard lock(block_lists_mutex);
         block_lists.erase(bare);
+      }
+      if (removed) {
+        co_await archive.remove_owner(bare);
       }
       if (!removed) {
         reply_error(sender, iq, stanza_errc::internal_server_error);
@@ -1187,6 +1256,11 @@ struct Router::Impl {
       co_return Disposition::handled;
     }
     if (name == "message" && to->bare_string() != sender->jid().bare_string()) {
+      // XEP-0313: the sender's archive keeps what they send (a gateway or chat service gets
+      // it only once it is committed; a local recipient's archive commits both together).
+      if (co_await archive_outgoing(stanza, sender->jid(), *to) && !r.is_local_host(to->domain())) {
+        co_await archive.flush();
+      }
       // XEP-0280 §6: what one resource sends, the others with carbons see too (also to
       // gateway contacts). A message to the account itself reaches them anyway.
       const Jid own = sender->jid().bare();
@@ -1243,6 +1317,7 @@ struct Router::Impl {
     if (!to.is_bare()) {
       if (auto target = r.sessions().find(to)) {
         if (name == "message") {
+          co_await archive_incoming(stanza, to.bare());
           // XEP-0280 §6: a message to one resource is copied to the others with carbons.
           const Jid bare = to.bare();
           send_carbons(stanza, "received", bare, r.sessions().resources(bare),
@@ -1282,8 +1357,13 @@ struct Router::Impl {
 
 Router::Router(const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers,
                auth::UserDirectory& users)
-    : config_(config), storage_(storage), workers_(workers), users_(users), hosts_(config.hosts) {
+    : config_(config), storage_(storage), workers_(workers), users_(users), hosts_(config.hosts),
+      shared_(std::make_unique<Shared>(config, storage, workers)) {
   (void)router_metrics();
+}
+
+modules::MessageArchive& Router::archive() noexcept {
+  return shared_->archive;
 }
 
 Router::~Router() = default;

@@ -23,6 +23,9 @@ class WorkerPool;
 namespace parley::storage {
 class Storage;
 }
+namespace parley::router::modules {
+class MessageArchive;
+}
 
 namespace parley::router {
 
@@ -71,6 +74,8 @@ public:
   storage::Storage& storage() noexcept { return storage_; }
   core::async::WorkerPool& workers() noexcept { return workers_; }
   auth::UserDirectory& users() noexcept { return users_; }
+  /// The message archives (XEP-0313) of users and chat rooms.
+  modules::MessageArchive& archive() noexcept;
 
   /// A stanza from a bound client whose `from` the session has stamped with its full JID.
   boost::asio::awaitable<Disposition> from_client(std::shared_ptr<Session> sender, core::xml::Element stanza);
@@ -97,6 +102,8 @@ public:
 
 private:
   struct Impl;
+  /// What outlives one routed stanza: caches and the archive.
+  struct Shared;
   const config::Config& config_;
   storage::Storage& storage_;
   core::async::WorkerPool& workers_;
@@ -104,6 +111,7 @@ private:
   SessionManager sessions_;
   std::vector<std::string> hosts_;
   std::map<std::string, std::shared_ptr<DomainHandler>, std::less<>> domains_;
+  std::unique_ptr<Shared> shared_;
 };
 
 } // namespace parley::router

@@ -4,6 +4,7 @@
 #include "core/http/server.hpp"
 #include "core/net/tcp_listener.hpp"
 #include "router/router.hpp"
+#include "router/modules/archive.hpp"
 #include "router/auth/user_directory.hpp"
 #include "core/tls/self_signed.hpp"
 #include "core/tls/server_context.hpp"
@@ -220,7 +221,21 @@ struct Daemon::Impl {
       return false;
     }
     spdlog::info("http: listening on {}:{}", config.http.address, http->port());
+    if (config.archive.enabled && config.archive.retention_days > 0) {
+      asio::co_spawn(io, expire_archives(), asio::detached);
+    }
     return true;
+  }
+
+  /// [archive] retention_days: expired messages go a minute after start, then once an hour.
+  asio::awaitable<void> expire_archives() {
+    asio::steady_timer timer(io, std::chrono::minutes(1));
+    for (;;) {
+      co_await timer.async_wait(asio::use_awaitable);
+      auto job = [this] { return router->archive().expire_now(); };
+      co_await workers->run(std::move(job));
+      timer.expires_after(std::chrono::hours(1));
+    }
   }
 
   asio::awaitable<void> check_health(std::shared_ptr<core::http::Responder> respond) {

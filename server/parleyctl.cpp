@@ -139,8 +139,8 @@ int storage_command(const std::vector<std::string>& args, const parley::server::
     auto counts = parley::storage::copy_all(**source, **target);
     if (!counts) {
       if (counts.error() == parley::storage::storage_errc::conflict) {
-        return fail("the target already holds users, work items, tokens, registrations, webhooks, rooms, opt-outs "
-                    "or block lists; copy only into an empty storage");
+        return fail("the target already holds users, work items, tokens, registrations, webhooks, rooms, opt-outs, "
+                    "block lists or message archives; copy only into an empty storage");
       }
       return fail("copy failed: " + counts.error().message());
     }
@@ -149,7 +149,8 @@ int storage_command(const std::vector<std::string>& args, const parley::server::
               << counts->work_items << " work items (" << counts->work_events << " events), " << counts->tokens
               << " API tokens, " << counts->registrations << " registrations, " << counts->hooks << " webhooks, "
               << counts->rooms << " chat rooms, " << counts->opt_outs << " SMS opt-outs, " << counts->blocks
-              << " blocked JIDs\n";
+              << " blocked JIDs, " << counts->archived << " archived messages, " << counts->archive_prefs
+              << " archiving preferences\n";
     return 0;
   }
   std::cerr << usage;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace parley::storage {
 
@@ -219,6 +220,55 @@ boost::system::result<void> copy_blocks(Storage& from, Storage& to, CopyCounts& 
   return {};
 }
 
+boost::system::result<void> copy_archives(Storage& from, Storage& to, CopyCounts& counts) {
+  std::string after;
+  for (;;) {
+    auto owners = from.archive().owners(after, page);
+    if (!owners) {
+      return owners.error();
+    }
+    for (const auto& owner : *owners) {
+      // Page by page in archive order, each page one append: the target's order is the source's.
+      ArchiveQuery query;
+      query.owner = owner;
+      query.max = page;
+      for (;;) {
+        auto found = from.archive().query(query);
+        if (!found) {
+          return found.error();
+        }
+        std::vector<ArchiveEntry> entries;
+        entries.reserve(found->messages.size());
+        for (auto& message : found->messages) {
+          entries.push_back(ArchiveEntry{owner, std::move(message)});
+        }
+        if (auto appended = to.archive().append(entries); !appended) {
+          return appended;
+        }
+        counts.archived += entries.size();
+        if (found->complete || entries.empty()) {
+          break;
+        }
+        query.after_ids = {entries.back().message.id};
+      }
+      auto prefs = from.archive().prefs(owner);
+      if (prefs) {
+        if (auto stored = to.archive().set_prefs(owner, *prefs); !stored) {
+          return stored;
+        }
+        ++counts.archive_prefs;
+      } else if (prefs.error() != storage_errc::not_found) {
+        return prefs.error();
+      }
+    }
+    if (owners->size() < page) {
+      break;
+    }
+    after = owners->back();
+  }
+  return {};
+}
+
 // conflict unless `to` holds nothing that a copy could merge with.
 boost::system::result<void> require_empty(Storage& to) {
   auto users = to.users().count_users();
@@ -253,8 +303,12 @@ boost::system::result<void> require_empty(Storage& to) {
   if (!blocking) {
     return blocking.error();
   }
+  auto archives = to.archive().owners("", 1);
+  if (!archives) {
+    return archives.error();
+  }
   if (*users != 0 || !queues->empty() || !tokens->empty() || !domains->empty() || !hooks->empty() || !rooms->empty() ||
-      !opt_out_domains->empty() || !blocking->empty()) {
+      !opt_out_domains->empty() || !blocking->empty() || !archives->empty()) {
     return storage_errc::conflict;
   }
   return {};
@@ -288,8 +342,8 @@ boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,
     }
     after = names->back();
   }
-  for (auto* copy_concern :
-       {&copy_work, &copy_tokens, &copy_registrations, &copy_hooks, &copy_rooms, &copy_opt_outs, &copy_blocks}) {
+  for (auto* copy_concern : {&copy_work, &copy_tokens, &copy_registrations, &copy_hooks, &copy_rooms, &copy_opt_outs,
+                             &copy_blocks, &copy_archives}) {
     if (auto copied = copy_concern(from, to, counts); !copied) {
       return copied.error();
     }

@@ -26,16 +26,22 @@ struct CopyCounts {
   std::uint64_t opt_outs = 0;
   /// Blocked JIDs, over every user's block list.
   std::uint64_t blocks = 0;
+  /// Archived messages (XEP-0313), over every user's and room's archive.
+  std::uint64_t archived = 0;
+  /// Owners with archiving preferences.
+  std::uint64_t archive_prefs = 0;
 };
 
 /// Copies every stored concern from `from` into `to`: users with their SCRAM credentials,
 /// rosters with their versions, offline messages (order and timestamps kept), the work queue
 /// items (ids and states kept) with their timelines (event order kept), admin API tokens,
 /// gateway registrations, stored webhooks (creation times kept), persistent MUC rooms with
-/// their affiliations, SMS opt-outs (times and keywords kept) and XEP-0191 block lists. `to` must
-/// hold no users, work items, tokens, registrations, webhooks, rooms, opt-outs or block lists
-/// (conflict otherwise), so that nothing is merged by accident. `progress`, if set, is called
-/// after each user with the name. Stops at the first error; what was copied so far stays in `to`.
+/// their affiliations, SMS opt-outs (times and keywords kept), XEP-0191 block lists and XEP-0313
+/// message archives (archive order, ids, timestamps and `with` kept) with archiving preferences.
+/// `to` must hold no users, work items, tokens, registrations, webhooks, rooms, opt-outs, block
+/// lists or archives (messages or preferences; conflict otherwise), so that nothing is merged by
+/// accident. `progress`, if set, is called after each user with the name. Stops at the first
+/// error; what was copied so far stays in `to`.
 ///
 /// Not copied: the keys of handled deliveries (SeenStore), which that interface cannot list, and
 /// when each JID was blocked, which BlockStore does not read back (the copy records its own time).

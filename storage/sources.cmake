@@ -25,6 +25,7 @@ list(APPEND PARLEY_STORAGE_SOURCES
   sqlite/detail/room_store.cpp
   sqlite/detail/opt_out_store.cpp
   sqlite/detail/block_store.cpp
+  sqlite/detail/archive_store.cpp
 )
 list(APPEND PARLEY_STORAGE_SOURCES
   postgres/open.cpp
@@ -42,4 +43,5 @@ list(APPEND PARLEY_STORAGE_SOURCES
   postgres/detail/room_store.cpp
   postgres/detail/opt_out_store.cpp
   postgres/detail/block_store.cpp
+  postgres/detail/archive_store.cpp
 )

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "storage/archive_store.hpp"
 #include "storage/block_store.hpp"
 #include "storage/hook_store.hpp"
 #include "storage/offline_store.hpp"
@@ -38,6 +39,7 @@ public:
   virtual RoomStore& rooms() = 0;
   virtual OptOutStore& opt_outs() = 0;
   virtual BlockStore& blocks() = 0;
+  virtual ArchiveStore& archive() = 0;
 
   /// Answers whether the database can be reached right now (one cheap query); unavailable
   /// otherwise. For health checks. Blocks on I/O like every store call.

@@ -26,10 +26,6 @@ struct HistoryRequest {
   static HistoryRequest parse(const core::xml::Element* history);
 };
 
-/// XEP-0082 DateTime ("2002-10-13T23:58:37Z", fractions and ±hh:mm offsets allowed) as a
-/// UTC timestamp; nullopt for anything else.
-std::optional<storage::Timestamp> parse_datetime(std::string_view text);
-
 /// The messages, oldest first. Bounded: adding beyond `limit` drops the oldest.
 class History {
 public:

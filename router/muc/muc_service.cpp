@@ -1,5 +1,7 @@
 #include "router/muc/muc_service.hpp"
 
+#include "router/modules/archive.hpp"
+
 #include "core/async/worker_pool.hpp"
 #include "core/stanza/stanza_error.hpp"
 #include "core/xml/namespaces.hpp"
@@ -77,7 +79,8 @@ std::vector<std::string> service_domains(const config::Config& config) {
 struct MucService::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, Router& r, std::string d, const config::MucConfig& config)
       : strand(asio::make_strand(io)), saved(strand), router(r), domain(std::move(d)),
-        name(config.name), limits{config.max_occupants, config.max_history}, max_rooms(config.max_rooms) {
+        name(config.name), limits{config.max_occupants, config.max_history, r.archive().rooms_enabled()},
+        max_rooms(config.max_rooms) {
     saved.expires_at(std::chrono::steady_clock::time_point::max());
   }
 
@@ -126,6 +129,10 @@ struct MucService::Impl : std::enable_shared_from_this<Impl> {
       co_return Disposition::handled;
     }
     const std::string room(to->local());
+    if (limits.archive && is_archive_iq(stanza, *to)) {
+      co_await archive_iq(std::move(stanza), *from, *to);
+      co_return Disposition::handled;
+    }
     Effects fx;
     std::uint64_t generation = 0;
     {
@@ -149,6 +156,47 @@ struct MucService::Impl : std::enable_shared_from_this<Impl> {
     }
     co_await deliver(stanza, room, generation, std::move(fx));
     co_return Disposition::handled;
+  }
+
+  // ---- archives (XEP-0313 §5.1.2) ----------------------------------------------------------
+
+  static bool is_archive_iq(const Element& stanza, const Jid& to) {
+    const Element* payload = stanza.first_child();
+    return stanza.name() == "iq" && !to.local().empty() && to.resource().empty() && payload != nullptr &&
+           payload->ns() == ns::mam;
+  }
+
+  /// A query of a room's archive: answered by the archive, for those the room lets read it.
+  asio::awaitable<void> archive_iq(Element iq, Jid from, Jid to) {
+    bool exists = false;
+    bool allowed = false;
+    {
+      std::lock_guard lock(mutex);
+      if (stopped) {
+        co_return;
+      }
+      if (const Room* room = find(to.local())) {
+        exists = true;
+        allowed = room->may_read_archive(from);
+      }
+    }
+    std::vector<Element> answers;
+    if (!exists) {
+      answers.push_back(core::stanza::make_error(iq, stanza_errc::item_not_found, "no such room"));
+    } else if (!allowed) {
+      answers.push_back(core::stanza::make_error(iq, stanza_errc::forbidden, "only occupants and members may read this room's archive"));
+    } else {
+      const std::string room_jid(to.bare_string());
+      answers = co_await router.archive().answer(std::move(iq), room_jid, room_jid, true);
+    }
+    for (auto& answer : answers) {
+      co_await router.route(std::move(answer));
+    }
+  }
+
+  /// A room that is gone takes its archive along.
+  static asio::awaitable<void> forget_archive(std::shared_ptr<Impl> self, std::string room_jid) {
+    co_await self->router.archive().remove_owner(std::move(room_jid));
   }
 
   /// A groupchat message to a room from a gateway of this server (an inbound webhook): its
@@ -290,6 +338,9 @@ struct MucService::Impl : std::enable_shared_from_this<Impl> {
     Entry& entry = found->second;
     if (fx.destroyed) {
       spdlog::debug("muc: {}@{} is gone", room, domain);
+      if (limits.archive) {
+        asio::co_spawn(strand, forget_archive(shared_from_this(), room + "@" + domain), asio::detached);
+      }
       entry.room.reset();
     }
     if (fx.stored_changed || fx.destroyed) {
@@ -311,6 +362,12 @@ struct MucService::Impl : std::enable_shared_from_this<Impl> {
 
   /// Routes what a room said, then the acknowledgement once the change is stored.
   asio::awaitable<void> deliver(const Element& request, std::string room, std::uint64_t generation, Effects fx) {
+    if (fx.archive) {
+      // In the archive before anyone sees it (with its <stanza-id/>).
+      auto& record = *fx.archive;
+      router.archive().record(std::move(record.owner), std::move(record.id), std::move(record.with), record.message);
+      co_await router.archive().flush();
+    }
     for (auto& stanza : fx.out) {
       co_await router.route(std::move(stanza));
     }

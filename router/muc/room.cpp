@@ -3,7 +3,8 @@
 #include "core/stanza/stanza_error.hpp"
 #include "core/xml/namespaces.hpp"
 #include "router/modules/time_format.hpp"
-#include "router/muc/data_form.hpp"
+#include "router/modules/archive_rules.hpp"
+#include "router/modules/data_form.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -17,6 +18,10 @@ using core::stanza::ErrorType;
 using core::stanza::stanza_errc;
 using core::xml::Element;
 using storage::Timestamp;
+using modules::add_field;
+using modules::add_option;
+using modules::DataForm;
+using modules::make_form;
 
 namespace {
 
@@ -450,6 +455,9 @@ void Room::join(const Element& p, const Jid& from, const Jid& to, Timestamp now,
     self_codes.push_back(100); // §7.2.4: the room is non-anonymous
   }
   self_codes.push_back(110);
+  if (limits_.archive) {
+    self_codes.push_back(170); // §7.2.12: the room is logged (it keeps an archive)
+  }
   if (created) {
     self_codes.push_back(201); // §10.1.1
   }
@@ -768,10 +776,36 @@ void Room::groupchat(const Element& m, const Occupant& sender, Timestamp now, Ef
   Element out = m;
   out.set_attribute("from", occupant_jid(sender.nick).full());
   out.remove_attribute("to");
+  archive(out, fx);
   if (out.child("body", ns::client) != nullptr) {
     history_.add(out, now, history_limit());
   }
   broadcast(out, fx);
+}
+
+void Room::archive(Element& out, Effects& fx) const {
+  // XEP-0359 §5: nobody forges the room's ids.
+  modules::strip_stanza_ids(out, jid_.full());
+  if (!limits_.archive || !modules::room_archivable(out)) {
+    return;
+  }
+  std::string id = modules::new_archive_id();
+  modules::add_stanza_id(out, jid_.full(), id);
+  fx.archive = ArchiveRecord{jid_.full(), std::move(id), std::string(out.attribute("from").value_or("")), out};
+}
+
+bool Room::may_read_archive(const Jid& full) const {
+  const Affiliation affiliation = affiliation_of(full.bare());
+  if (affiliation == Affiliation::outcast) {
+    return false;
+  }
+  for (const auto& occupant : occupants_) {
+    if (std::find(occupant.sessions.begin(), occupant.sessions.end(), full) != occupant.sessions.end()) {
+      return true;
+    }
+  }
+  return affiliation >= Affiliation::member ||
+         (state_.config.public_room && !state_.config.members_only && state_.config.password.empty());
 }
 
 void Room::post(const Element& m, const Jid& from, std::string_view nick, Timestamp now, Effects& fx) {
@@ -802,6 +836,7 @@ void Room::post(const Element& m, const Jid& from, std::string_view nick, Timest
   out.set_attribute("from", as->full());
   out.remove_attribute("to");
   out.set_attribute("type", "groupchat");
+  archive(out, fx);
   if (out.child("body", ns::client) != nullptr) {
     history_.add(out, now, history_limit());
   }
@@ -820,6 +855,7 @@ void Room::change_subject(const Element& m, const Occupant& sender, Timestamp no
   Element out = m;
   out.set_attribute("from", occupant_jid(sender.nick).full());
   out.remove_attribute("to");
+  archive(out, fx);
   broadcast(out, fx);
   fx.stored_changed = true;
 }
@@ -976,7 +1012,12 @@ void Room::disco_info(const Element& iq, const Element& query, Effects& fx) cons
       c.whois == storage::Whois::anyone ? "muc_nonanonymous" : "muc_semianonymous",
       c.password.empty() ? "muc_unsecured" : "muc_passwordprotected",
   };
-  for (const auto feature : features) {
+  std::vector<std::string_view> all = features;
+  if (limits_.archive) {
+    // XEP-0313 §8: the room's archive, queried at the room's JID.
+    all.insert(all.end(), {ns::mam, modules::mam_extended_feature, ns::stanza_id});
+  }
+  for (const auto feature : all) {
     info.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(feature));
   }
   Element form = make_form("result");

@@ -33,6 +33,20 @@ struct Limits {
   std::uint32_t max_occupants = 200;
   /// Most messages of history a room keeps.
   std::uint32_t max_history = 100;
+  /// Rooms keep message archives (XEP-0313): groupchat messages get a <stanza-id/> and an
+  /// Effects::archive record, and new occupants hear status 170 (XEP-0045 §7.2.12).
+  bool archive = false;
+};
+
+/// A groupchat message for the room's archive, with the id it was broadcast under.
+struct ArchiveRecord {
+  /// The room's JID: the archive.
+  std::string owner;
+  std::string id;
+  /// The occupant JID it came from (room@service/nick).
+  std::string with;
+  /// As broadcast, without 'to'.
+  core::xml::Element message;
 };
 
 /// What handling one stanza calls for.
@@ -48,6 +62,8 @@ struct Effects {
   bool stored_changed = false;
   /// The room is gone (destroyed, or temporary and empty); the service forgets it.
   bool destroyed = false;
+  /// A message to keep in the room's archive before any of `out` is routed.
+  std::optional<ArchiveRecord> archive;
   /// A gateway's post was refused (Room::post): why, for the log and the gateway's answer.
   std::optional<std::string> refused;
 };
@@ -130,6 +146,9 @@ public:
   bool empty() const noexcept { return occupants_.empty(); }
   const std::vector<Occupant>& occupants() const noexcept { return occupants_; }
   const History& history() const noexcept { return history_; }
+  /// XEP-0313 §5.1.2: who may read the room's archive: its occupants and members (owners and
+  /// admins too), and anyone not banned when the room is public and open.
+  bool may_read_archive(const core::jid::Jid& full) const;
   /// The affiliation of a bare JID: its own entry, else its domain's, else none.
   Affiliation affiliation_of(const core::jid::Jid& jid) const;
   /// Everything stored about the room, affiliations by ascending jid.
@@ -179,6 +198,9 @@ private:
                   storage::Timestamp now, Effects& fx);
   void private_message(const core::xml::Element& m, const Occupant* sender, const core::jid::Jid& to, Effects& fx);
   void groupchat(const core::xml::Element& m, const Occupant& sender, storage::Timestamp now, Effects& fx);
+  /// Stamps a groupchat message about to be broadcast with the room's archive id and records it
+  /// in `fx` (when the room keeps an archive and the message belongs there).
+  void archive(core::xml::Element& out, Effects& fx) const;
   void change_subject(const core::xml::Element& m, const Occupant& sender, storage::Timestamp now, Effects& fx);
   void invitations(const core::xml::Element& m, const core::xml::Element& x, const core::jid::Jid& from,
                    const Occupant* sender, Effects& fx);

@@ -190,6 +190,10 @@ asio::awaitable<Response> Handlers::delete_user(Call& call) {
     if (!blocks) {
       return blocks.error();
     }
+    auto archived = ctx_.storage.archive().remove_owner(owner);
+    if (!archived) {
+      return archived.error();
+    }
     return {};
   };
   auto deleted = co_await blocking(std::move(job));

@@ -89,9 +89,54 @@ std::vector<std::string> all_blocks(BlockStore& blocks) {
   return out;
 }
 
+/// Every archive whole, in walk order: each owner, its messages in archive order, its preferences
+/// ("none" when never set).
+struct Archives {
+  std::vector<std::string> owners;
+  std::vector<std::vector<ArchivedMessage>> messages;
+  std::vector<std::string> prefs;
+
+  friend bool operator==(const Archives&, const Archives&) = default;
+};
+
+Archives all_archives(ArchiveStore& archive) {
+  Archives out;
+  out.owners = archive.owners("", 10'000).value();
+  for (const auto& owner : out.owners) {
+    ArchiveQuery query;
+    query.owner = owner;
+    query.max = 100'000;
+    const auto page = archive.query(query).value();
+    REQUIRE(page.complete);
+    out.messages.push_back(page.messages);
+    const auto prefs = archive.prefs(owner);
+    std::string flat = "none";
+    if (prefs) {
+      flat = prefs->default_mode;
+      for (const auto& jid : prefs->always) {
+        flat += " +" + jid;
+      }
+      for (const auto& jid : prefs->never) {
+        flat += " -" + jid;
+      }
+    }
+    out.prefs.push_back(flat);
+  }
+  return out;
+}
+
+ArchivedMessage archived(std::string id, std::int64_t microseconds, std::string with) {
+  ArchivedMessage message;
+  message.stanza = "<message xmlns='jabber:client' id='" + id + "'><body>\xe2\x9c\x93</body></message>";
+  message.id = std::move(id);
+  message.timestamp = at(microseconds);
+  message.with = std::move(with);
+  return message;
+}
+
 /// Fills `source` with some of everything, `numbers` registrations and `numbers` opt-outs on
-/// sms.example.com and `numbers` users with a block list among it; returns the number of work
-/// events it recorded.
+/// sms.example.com and `numbers` users with a block list and `numbers` owners with an archive
+/// among it; returns the number of work events it recorded.
 std::uint64_t fill(Storage& source, int numbers) {
   REQUIRE(source.users().create_user("alice", {scram("SCRAM-SHA-1", 'a'), scram("SCRAM-SHA-256", 'b')}));
   REQUIRE(source.users().create_user("bob", {}));
@@ -156,6 +201,33 @@ std::uint64_t fill(Storage& source, int numbers) {
   REQUIRE(source.blocks().block("alice@example.com", "spam.example.net", at(34)));
   REQUIRE(source.blocks().block("alice@example.com", "mallory@example.org", at(35)));
 
+  // Archives: one per `numbers` owners (a tenth with preferences) in one append, alice's longer
+  // than two pages of the copy with timestamps out of order, a room's, and preferences alone.
+  std::vector<ArchiveEntry> entries;
+  for (int i = 0; i < numbers; ++i) {
+    const auto owner = "user" + std::to_string(1'000'000 + i) + "@example.com";
+    entries.push_back(ArchiveEntry{owner, archived("only", 400 + i, "alice@example.com")});
+    if (i % 10 == 0) {
+      REQUIRE(source.archive().set_prefs(owner, ArchivePrefs{"roster", {}, {"spam@example.net"}}));
+    }
+  }
+  REQUIRE(source.archive().append(entries));
+  for (int batch = 0; batch < 11; ++batch) {
+    entries.clear();
+    for (int i = 0; i < 100; ++i) {
+      const int n = batch * 100 + i;
+      entries.push_back(ArchiveEntry{"alice@example.com", archived("a" + std::to_string(n), 2'000'000 - n * (n % 3),
+                                                                   n % 2 == 0 ? "bob@example.com" : "")});
+    }
+    REQUIRE(source.archive().append(entries));
+  }
+  REQUIRE(source.archive().set_prefs(
+      "alice@example.com", ArchivePrefs{"always", {"bob@example.com", "carol@example.com"}, {"x@example.org"}}));
+  REQUIRE(source.archive().append(std::vector<ArchiveEntry>{
+      ArchiveEntry{"coven@conference.example.com", archived("r1", 60, "coven@conference.example.com/al")},
+      ArchiveEntry{"coven@conference.example.com", archived("r2", 61, "coven@conference.example.com/bo")}}));
+  REQUIRE(source.archive().set_prefs("quiet@example.com", ArchivePrefs{"never", {}, {}}));
+
   StoredHook ci;
   ci.domain = "hooks.example.com";
   ci.name = "ci";
@@ -210,7 +282,8 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   R route;
   auto source = open_storage(route.from);
   auto target = open_storage(route.to);
-  // More registrations and opt-outs on one domain, and more users with block lists, than a page of the copy.
+  // More registrations and opt-outs on one domain, and more users with block lists or archives, than a page of the
+  // copy.
   const auto events = fill(*source, 520);
 
   std::vector<std::string> progressed;
@@ -228,6 +301,8 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(counts.rooms == 2);
   CHECK(counts.opt_outs == 520 + 1);
   CHECK(counts.blocks == 520 + 3);
+  CHECK(counts.archived == 520 + 1100 + 2);
+  CHECK(counts.archive_prefs == 52 + 1 + 1);
 
   CHECK(target->users().list_credentials("alice").value() == source->users().list_credentials("alice").value());
   CHECK(target->roster().get_roster("alice").value().items == source->roster().get_roster("alice").value().items);
@@ -253,6 +328,23 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(target->blocks().blocked("alice@example.com").value() ==
         std::vector<std::string>{"bob@example.com/phone", "mallory@example.org", "spam.example.net"});
   CHECK(all_blocks(target->blocks()) == all_blocks(source->blocks()));
+  const auto archives = all_archives(target->archive());
+  CHECK(archives.owners.size() == 520 + 3);
+  CHECK(archives == all_archives(source->archive()));
+  CHECK(target->archive().count("alice@example.com").value() == 1100);
+  CHECK(target->archive().prefs("quiet@example.com").value() == ArchivePrefs{"never", {}, {}});
+  // Paging by id works on the copy: the ids are the source's.
+  ArchiveQuery latest;
+  latest.owner = "alice@example.com";
+  latest.with = "bob@example.com";
+  latest.before_ids = {"a1000"};
+  latest.from_end = true;
+  latest.max = 2;
+  const auto page = target->archive().query(latest).value();
+  REQUIRE(page.messages.size() == 2);
+  CHECK(page.messages[0].id == "a996");
+  CHECK(page.messages[1].id == "a998");
+  CHECK_FALSE(page.complete);
 
   // The copy goes on where the source stopped: its timelines too.
   const auto next = target->work().enqueue("outbox", "next", "p", at(50), at(50)).value();
@@ -305,6 +397,12 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
   SUBCASE("a block list") {
     REQUIRE(target->blocks().block("zed@example.com", "spam@example.net", at(1)));
   }
+  SUBCASE("an archived message") {
+    REQUIRE(target->archive().append(std::vector<ArchiveEntry>{ArchiveEntry{"zed@example.com", archived("z", 1, "")}}));
+  }
+  SUBCASE("archiving preferences") {
+    REQUIRE(target->archive().set_prefs("zed@example.com", ArchivePrefs{}));
+  }
   CHECK(copy_all(*source, *target).error() == storage_errc::conflict);
   CHECK(target->users().list_users("", 10).value().size() <= 1);
   CHECK(target->users().user_exists("alice").value() == false);
@@ -315,4 +413,6 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
   CHECK(target->opt_outs().contains("email.example.com", "alice@mail.example.net", "spam@example.net").value() ==
         false);
   CHECK(target->blocks().blocked("alice@example.com").value().empty());
+  CHECK(target->archive().count("alice@example.com").value() == 0);
+  CHECK(target->archive().prefs("alice@example.com").error() == storage_errc::not_found);
 }

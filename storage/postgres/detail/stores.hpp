@@ -231,12 +231,29 @@ private:
   Database& database_;
 };
 
+class ArchiveStore final : public storage::ArchiveStore {
+public:
+  explicit ArchiveStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<void> append(std::span<const ArchiveEntry> entries) override;
+  boost::system::result<ArchivePage> query(const ArchiveQuery& query) override;
+  boost::system::result<std::size_t> count(std::string_view owner) override;
+  boost::system::result<std::size_t> remove_before(Timestamp before) override;
+  boost::system::result<std::size_t> remove_owner(std::string_view owner) override;
+  boost::system::result<ArchivePrefs> prefs(std::string_view owner) override;
+  boost::system::result<void> set_prefs(std::string_view owner, const ArchivePrefs& prefs) override;
+  boost::system::result<std::vector<std::string>> owners(std::string_view after, std::size_t limit) override;
+
+private:
+  Database& database_;
+};
+
 class PostgresStorage final : public Storage {
 public:
   explicit PostgresStorage(Options options)
       : database_(std::move(options)), users_(database_), roster_(database_), offline_(database_), work_(database_),
         seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_), rooms_(database_),
-        opt_outs_(database_), blocks_(database_) {}
+        opt_outs_(database_), blocks_(database_), archive_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -251,6 +268,7 @@ public:
   storage::RoomStore& rooms() override { return rooms_; }
   storage::OptOutStore& opt_outs() override { return opt_outs_; }
   storage::BlockStore& blocks() override { return blocks_; }
+  storage::ArchiveStore& archive() override { return archive_; }
   std::string_view backend_name() const noexcept override { return "postgres"; }
   boost::system::result<void> ping() override {
     return database_.with_connection([](Connection& connection) -> boost::system::result<void> {
@@ -275,6 +293,7 @@ private:
   RoomStore rooms_;
   OptOutStore opt_outs_;
   BlockStore blocks_;
+  ArchiveStore archive_;
 };
 
 inline std::int64_t micros(Timestamp t) noexcept {

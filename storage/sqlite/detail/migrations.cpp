@@ -207,6 +207,38 @@ CREATE TABLE blocks (
 ) WITHOUT ROWID;
 )sql";
 
+// XEP-0313 message archives, one per owner (a user's bare JID or a room's JID). seq is archive
+// order; AUTOINCREMENT never hands a value out twice, so paging "after" a message stays right
+// across deletions. The indexes: one archive in order, one conversation in it in order ("the
+// latest 50 with X" reads 50 index entries backwards), and retention by time.
+constexpr const char* archive_schema = R"sql(
+CREATE TABLE archive (
+  seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner     TEXT NOT NULL CHECK (owner <> ''),
+  id        TEXT NOT NULL CHECK (id <> ''),
+  ts_us     INTEGER NOT NULL,
+  with_jid  TEXT NOT NULL,
+  stanza    TEXT NOT NULL CHECK (stanza <> ''),
+  UNIQUE (owner, id)
+);
+CREATE INDEX archive_by_owner ON archive(owner, seq);
+CREATE INDEX archive_by_with ON archive(owner, with_jid, seq);
+CREATE INDEX archive_by_time ON archive(ts_us);
+
+-- XEP-0313 §6 preferences: the default mode here, the always/never JIDs one row each.
+CREATE TABLE archive_prefs (
+  owner         TEXT PRIMARY KEY NOT NULL CHECK (owner <> ''),
+  default_mode  TEXT NOT NULL CHECK (default_mode IN ('always', 'never', 'roster'))
+) WITHOUT ROWID;
+
+CREATE TABLE archive_prefs_jids (
+  owner  TEXT NOT NULL REFERENCES archive_prefs(owner) ON DELETE CASCADE,
+  list   TEXT NOT NULL CHECK (list IN ('always', 'never')),
+  jid    TEXT NOT NULL CHECK (jid <> ''),
+  PRIMARY KEY (owner, list, jid)
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "work queue", work_queue_schema},
@@ -215,6 +247,7 @@ constexpr std::array all_migrations{
     Migration{5, "multi-user chat rooms and their affiliations", muc_schema},
     Migration{6, "SMS opt-outs", opt_out_schema},
     Migration{7, "block lists", block_schema},
+    Migration{8, "message archives and archiving preferences", archive_schema},
 };
 
 } // namespace

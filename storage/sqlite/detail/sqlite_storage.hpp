@@ -1,5 +1,6 @@
 #pragma once
 
+#include "storage/sqlite/detail/archive_store.hpp"
 #include "storage/sqlite/detail/block_store.hpp"
 #include "storage/sqlite/detail/database.hpp"
 #include "storage/sqlite/detail/hook_store.hpp"
@@ -22,7 +23,7 @@ public:
   SqliteStorage(std::filesystem::path file, Options options)
       : database_(std::move(file), options), users_(database_), roster_(database_), offline_(database_),
         work_(database_), seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_),
-        rooms_(database_), opt_outs_(database_), blocks_(database_) {}
+        rooms_(database_), opt_outs_(database_), blocks_(database_), archive_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -37,6 +38,7 @@ public:
   storage::RoomStore& rooms() override { return rooms_; }
   storage::OptOutStore& opt_outs() override { return opt_outs_; }
   storage::BlockStore& blocks() override { return blocks_; }
+  storage::ArchiveStore& archive() override { return archive_; }
   std::string_view backend_name() const noexcept override { return "sqlite"; }
 
 private:
@@ -52,6 +54,7 @@ private:
   RoomStore rooms_;
   OptOutStore opt_outs_;
   BlockStore blocks_;
+  ArchiveStore archive_;
 };
 
 } // namespace parley::storage::sqlite::detail

@@ -2,6 +2,7 @@
 // (XEP-0045). No service, no storage: what the room says it would send is checked.
 
 #include "router/muc/room.hpp"
+#include "router/modules/time_format.hpp"
 
 #include "core/xml/namespaces.hpp"
 #include "core/xml/parse.hpp"
@@ -318,14 +319,14 @@ TEST_CASE_FIXTURE(Fixture, "history: the newest messages within the limits asked
 }
 
 TEST_CASE("history: XEP-0082 date-times") {
-  CHECK(parse_datetime("1970-01-01T00:00:00Z") == at(0));
-  CHECK(parse_datetime("2002-10-13T23:58:37Z") == at(1034553517));
-  CHECK(parse_datetime("2002-10-13T23:58:37.5Z") == at(1034553517) + std::chrono::milliseconds(500));
-  CHECK(parse_datetime("2002-10-14T01:58:37+02:00") == at(1034553517));
-  CHECK(parse_datetime("2002-10-13T16:58:37-07:00") == at(1034553517));
+  CHECK(parley::router::modules::parse_datetime("1970-01-01T00:00:00Z") == at(0));
+  CHECK(parley::router::modules::parse_datetime("2002-10-13T23:58:37Z") == at(1034553517));
+  CHECK(parley::router::modules::parse_datetime("2002-10-13T23:58:37.5Z") == at(1034553517) + std::chrono::milliseconds(500));
+  CHECK(parley::router::modules::parse_datetime("2002-10-14T01:58:37+02:00") == at(1034553517));
+  CHECK(parley::router::modules::parse_datetime("2002-10-13T16:58:37-07:00") == at(1034553517));
   for (const char* bad : {"", "2002-10-13", "2002-13-13T23:58:37Z", "2002-10-13T23:58:37", "2002-10-13T23:58:37+2",
                           "2002-10-13 23:58:37Z", "yesterday"}) {
-    CHECK_FALSE(parse_datetime(bad).has_value());
+    CHECK_FALSE(parley::router::modules::parse_datetime(bad).has_value());
   }
 }
 

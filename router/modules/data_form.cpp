@@ -1,8 +1,8 @@
-#include "router/muc/data_form.hpp"
+#include "router/modules/data_form.hpp"
 
 #include "core/xml/namespaces.hpp"
 
-namespace parley::router::muc {
+namespace parley::router::modules {
 
 namespace ns = core::xml::ns;
 using core::xml::Element;
@@ -26,6 +26,15 @@ DataForm DataForm::parse(const Element& x) {
 
 std::string DataForm::form_type() const {
   return value("FORM_TYPE").value_or("");
+}
+
+std::vector<std::string> DataForm::vars() const {
+  std::vector<std::string> out;
+  out.reserve(fields_.size());
+  for (const auto& [var, values] : fields_) {
+    out.push_back(var);
+  }
+  return out;
 }
 
 bool DataForm::has(std::string_view var) const {
@@ -96,4 +105,4 @@ void add_option(Element& field, std::string_view label, std::string_view value) 
   field.add_child(std::move(option));
 }
 
-} // namespace parley::router::muc
+} // namespace parley::router::modules

@@ -1,6 +1,6 @@
 #pragma once
-// XEP-0004 data forms as the chat service uses them: the room configuration form it sends
-// and reads back (muc#roomconfig), the room information form in disco#info (muc#roominfo).
+// XEP-0004 data forms as the local services use them: the chat service's room configuration
+// (muc#roomconfig) and room information (muc#roominfo) forms, the archive's query form.
 
 #include "core/xml/element.hpp"
 
@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace parley::router::muc {
+namespace parley::router::modules {
 
 /// A form read from an <x xmlns='jabber:x:data'/>: its type and the values of its fields.
 /// Parsing never fails: what is not a field with a 'var' is ignored.
@@ -23,6 +23,8 @@ public:
   /// The hidden FORM_TYPE field's value; empty when absent.
   std::string form_type() const;
   bool has(std::string_view var) const;
+  /// The names of the fields it carries, ascending.
+  std::vector<std::string> vars() const;
   /// Every <value/> of the field; empty when absent.
   const std::vector<std::string>& values(std::string_view var) const;
   /// The first value of the field; nullopt when the field is absent, "" when it has no value.
@@ -45,4 +47,4 @@ core::xml::Element& add_field(core::xml::Element& form, std::string_view var, st
 /// Appends <option label='…'><value>…</value></option> to a list field.
 void add_option(core::xml::Element& field, std::string_view label, std::string_view value);
 
-} // namespace parley::router::muc
+} // namespace parley::router::modules
