@@ -19,6 +19,8 @@
 
 #include <libpq-fe.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -199,6 +201,10 @@ std::string fixed(double v, int digits) {
 }
 
 int run(const Options& o) {
+  // The stores log (migrations applied ...): to stderr, so that --json keeps stdout clean.
+  auto logger = spdlog::stderr_color_mt("storage");
+  logger->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
   std::optional<fs::path> dir;
   std::string schema;
   boost::system::result<std::unique_ptr<storage::Storage>> opened = storage::storage_errc::internal;

@@ -7,6 +7,7 @@
 #include "core/xml/parse.hpp"
 #include "core/xml/serializer.hpp"
 #include "router/modules/archive.hpp"
+#include "router/modules/private_xml.hpp"
 #include "router/modules/registration.hpp"
 #include "router/modules/time_format.hpp"
 #include "storage/storage.hpp"
@@ -14,7 +15,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/sasl/crypto.hpp"
+
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -107,6 +111,9 @@ bool list_blocks(const std::vector<std::string>& list, const Jid& jid) {
            (!domain_resource.empty() && item == domain_resource);
   });
 }
+
+/// The server's disco#info identity: category, type, name.
+constexpr std::array<std::string_view, 3> server_identity = {"server", "im", "Parley"};
 
 /// XEP-0334 hints; only <no-copy/> matters here.
 constexpr std::string_view hints_ns = "urn:xmpp:hints";
@@ -1074,6 +1081,11 @@ struct Router::Impl {
       deliver(sender, core::stanza::make_result(iq)); // RFC 3921 §3, kept for old clients
     } else if (pns == blocking_ns && to_self) {
       co_await blocking_iq(sender, iq, *payload);
+    } else if (pns == ns::private_storage && payload->name() == "query" && to_self) {
+      deliver(sender, co_await modules::answer_private(db(), r.workers(), iq, std::string(sender->jid().bare_string())));
+    } else if (pns == ns::vcard && payload->name() == "vCard" && to_self) {
+      deliver(sender, co_await modules::answer_vcard(db(), r.workers(), iq, std::string(sender->jid().bare_string()),
+                                                     true));
     } else if (pns == ns::mam && to_self && archive.enabled()) {
       auto answers = co_await archive.answer(iq, std::string(sender->jid().bare_string()), "", false);
       for (auto& answer : answers) {
@@ -1109,15 +1121,8 @@ struct Router::Impl {
           features.insert(features.end(), {ns::mam, modules::mam_extended_feature, ns::stanza_id});
         }
       } else {
-        identity("server", "im", "Parley");
-        features = {ns::disco_info, ns::disco_items, ns::ping, ns::version, ns::roster_ver_feature,
-                    ns::msgoffline, ns::carbons, blocking_ns};
-        if (archive.enabled()) {
-          features.push_back(ns::stanza_id); // XEP-0359 §7: ids on archived messages
-        }
-        if (!r.users().external()) {
-          features.push_back(ns::register_); // accounts managed elsewhere cannot be changed here
-        }
+        identity(server_identity[0], server_identity[1], server_identity[2]);
+        features = r.server_features();
       }
       for (auto f : features) {
         query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
@@ -1170,6 +1175,9 @@ struct Router::Impl {
         }
         if (auto unblocked = db().blocks().unblock_all(bare); !unblocked) {
           return unblocked.error();
+        }
+        if (auto forgotten = db().private_xml().remove_user(bare); !forgotten) {
+          return forgotten.error();
         }
         return {};
       };
@@ -1346,8 +1354,22 @@ struct Router::Impl {
     }
     // iq to another user's bare JID: the server answers on the user's behalf (RFC 6121 §8.5.1
     // for a missing user, §8.5.2.1.3 otherwise).
-    if (to == sender->jid().bare()) {
+    const Element* payload = stanza.first_child();
+    if (sender != nullptr && to == sender->jid().bare()) {
       co_await local_iq(sender, std::move(stanza), true);
+    } else if (sender != nullptr && type_of(stanza) == "get" && payload != nullptr && payload->name() == "vCard" &&
+               payload->ns() == ns::vcard) {
+      // XEP-0054 §3.2: anyone may read a user's vCard, which the server keeps.
+      if (co_await user_exists(to.bare())) {
+        deliver(sender, co_await modules::answer_vcard(db(), r.workers(), stanza, std::string(to.bare_string()), false));
+      } else {
+        reply_error(sender, stanza, stanza_errc::service_unavailable);
+      }
+    } else if (payload != nullptr && payload->ns() == ns::private_storage &&
+               (type_of(stanza) == "get" || type_of(stanza) == "set")) {
+      reply_error(sender, stanza, stanza_errc::forbidden, "private data is its owner's alone"); // XEP-0049 §3
+    } else if (payload != nullptr && payload->ns() == ns::vcard && type_of(stanza) == "set") {
+      reply_error(sender, stanza, stanza_errc::forbidden, "only its owner may change a vCard");
     } else if (type_of(stanza) == "get" || type_of(stanza) == "set") {
       reply_error(sender, stanza, stanza_errc::service_unavailable);
     }
@@ -1360,10 +1382,35 @@ Router::Router(const config::Config& config, storage::Storage& storage, core::as
     : config_(config), storage_(storage), workers_(workers), users_(users), hosts_(config.hosts),
       shared_(std::make_unique<Shared>(config, storage, workers)) {
   (void)router_metrics();
+  // XEP-0115 §5.1: identities "category/type/lang/name<", then the sorted features, each
+  // followed by '<'; SHA-1, base64.
+  auto features = server_features();
+  std::sort(features.begin(), features.end());
+  std::string s = std::string(server_identity[0]) + "/" + std::string(server_identity[1]) + "//" +
+                  std::string(server_identity[2]) + "<";
+  for (const auto feature : features) {
+    s += feature;
+    s += '<';
+  }
+  caps_ver_ = core::sasl::crypto::base64_encode(core::sasl::crypto::hash(core::sasl::ScramHash::sha1, s));
 }
 
 modules::MessageArchive& Router::archive() noexcept {
   return shared_->archive;
+}
+
+std::vector<std::string_view> Router::server_features() const {
+  std::vector<std::string_view> features = {ns::disco_info, ns::disco_items,    ns::ping,
+                                            ns::version,    ns::roster_ver_feature, ns::msgoffline,
+                                            ns::carbons,    blocking_ns,        ns::private_storage,
+                                            ns::vcard};
+  if (shared_->archive.enabled()) {
+    features.push_back(ns::stanza_id); // XEP-0359 §7: ids on archived messages
+  }
+  if (!users_.external()) {
+    features.push_back(ns::register_); // accounts managed elsewhere cannot be changed here
+  }
+  return features;
 }
 
 Router::~Router() = default;

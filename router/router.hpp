@@ -76,6 +76,12 @@ public:
   auth::UserDirectory& users() noexcept { return users_; }
   /// The message archives (XEP-0313) of users and chat rooms.
   modules::MessageArchive& archive() noexcept;
+  /// The features of the server's disco#info (XEP-0030): exactly what is implemented.
+  std::vector<std::string_view> server_features() const;
+  /// XEP-0115 entity capabilities of the server: the node and the verification string (sha-1)
+  /// of its disco#info, for <c/> in the stream features.
+  static constexpr std::string_view caps_node = "urn:parley:server";
+  const std::string& caps_ver() const noexcept { return caps_ver_; }
 
   /// A stanza from a bound client whose `from` the session has stamped with its full JID.
   boost::asio::awaitable<Disposition> from_client(std::shared_ptr<Session> sender, core::xml::Element stanza);
@@ -112,6 +118,7 @@ private:
   std::vector<std::string> hosts_;
   std::map<std::string, std::shared_ptr<DomainHandler>, std::less<>> domains_;
   std::unique_ptr<Shared> shared_;
+  std::string caps_ver_;
 };
 
 } // namespace parley::router

@@ -269,6 +269,39 @@ boost::system::result<void> copy_archives(Storage& from, Storage& to, CopyCounts
   return {};
 }
 
+boost::system::result<void> copy_private_xml(Storage& from, Storage& to, CopyCounts& counts) {
+  // PrivateStore reads back no times: every fragment gets the time of the copy.
+  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  std::string after;
+  for (;;) {
+    auto users = from.private_xml().users(after, page);
+    if (!users) {
+      return users.error();
+    }
+    for (const auto& user : *users) {
+      auto keys = from.private_xml().keys(user);
+      if (!keys) {
+        return keys.error();
+      }
+      for (const auto& key : *keys) {
+        auto xml = from.private_xml().get(user, key);
+        if (!xml) {
+          return xml.error();
+        }
+        if (auto put = to.private_xml().put(user, key, *xml, now); !put) {
+          return put;
+        }
+      }
+      counts.private_xml += keys->size();
+    }
+    if (users->size() < page) {
+      break;
+    }
+    after = users->back();
+  }
+  return {};
+}
+
 // conflict unless `to` holds nothing that a copy could merge with.
 boost::system::result<void> require_empty(Storage& to) {
   auto users = to.users().count_users();
@@ -307,8 +340,12 @@ boost::system::result<void> require_empty(Storage& to) {
   if (!archives) {
     return archives.error();
   }
+  auto private_users = to.private_xml().users("", 1);
+  if (!private_users) {
+    return private_users.error();
+  }
   if (*users != 0 || !queues->empty() || !tokens->empty() || !domains->empty() || !hooks->empty() || !rooms->empty() ||
-      !opt_out_domains->empty() || !blocking->empty() || !archives->empty()) {
+      !opt_out_domains->empty() || !blocking->empty() || !archives->empty() || !private_users->empty()) {
     return storage_errc::conflict;
   }
   return {};
@@ -343,7 +380,7 @@ boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,
     after = names->back();
   }
   for (auto* copy_concern : {&copy_work, &copy_tokens, &copy_registrations, &copy_hooks, &copy_rooms, &copy_opt_outs,
-                             &copy_blocks, &copy_archives}) {
+                             &copy_blocks, &copy_archives, &copy_private_xml}) {
     if (auto copied = copy_concern(from, to, counts); !copied) {
       return copied.error();
     }

@@ -30,21 +30,25 @@ struct CopyCounts {
   std::uint64_t archived = 0;
   /// Owners with archiving preferences.
   std::uint64_t archive_prefs = 0;
+  /// Private XML fragments (XEP-0049 data and XEP-0054 vCards), over every user.
+  std::uint64_t private_xml = 0;
 };
 
 /// Copies every stored concern from `from` into `to`: users with their SCRAM credentials,
 /// rosters with their versions, offline messages (order and timestamps kept), the work queue
 /// items (ids and states kept) with their timelines (event order kept), admin API tokens,
 /// gateway registrations, stored webhooks (creation times kept), persistent MUC rooms with
-/// their affiliations, SMS opt-outs (times and keywords kept), XEP-0191 block lists and XEP-0313
-/// message archives (archive order, ids, timestamps and `with` kept) with archiving preferences.
-/// `to` must hold no users, work items, tokens, registrations, webhooks, rooms, opt-outs, block
-/// lists or archives (messages or preferences; conflict otherwise), so that nothing is merged by
+/// their affiliations, SMS opt-outs (times and keywords kept), XEP-0191 block lists, XEP-0313
+/// message archives (archive order, ids, timestamps and `with` kept) with archiving preferences,
+/// and private XML (XEP-0049 fragments and XEP-0054 vCards, under their keys). `to` must hold no
+/// users, work items, tokens, registrations, webhooks, rooms, opt-outs, block lists, archives
+/// (messages or preferences) or private XML (conflict otherwise), so that nothing is merged by
 /// accident. `progress`, if set, is called after each user with the name. Stops at the first
 /// error; what was copied so far stays in `to`.
 ///
 /// Not copied: the keys of handled deliveries (SeenStore), which that interface cannot list, and
-/// when each JID was blocked, which BlockStore does not read back (the copy records its own time).
+/// when each JID was blocked or each private XML fragment last stored, which BlockStore and
+/// PrivateStore do not read back (the copy records its own time).
 ///
 /// Blocks on I/O; every new concern added to Storage joins this function and its test.
 boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,

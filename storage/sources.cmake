@@ -26,6 +26,7 @@ list(APPEND PARLEY_STORAGE_SOURCES
   sqlite/detail/opt_out_store.cpp
   sqlite/detail/block_store.cpp
   sqlite/detail/archive_store.cpp
+  sqlite/detail/private_store.cpp
 )
 list(APPEND PARLEY_STORAGE_SOURCES
   postgres/open.cpp
@@ -44,4 +45,5 @@ list(APPEND PARLEY_STORAGE_SOURCES
   postgres/detail/opt_out_store.cpp
   postgres/detail/block_store.cpp
   postgres/detail/archive_store.cpp
+  postgres/detail/private_store.cpp
 )

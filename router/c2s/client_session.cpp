@@ -57,6 +57,8 @@ constexpr std::size_t read_buffer_size = 16 * 1024;
 constexpr std::string_view sasl_cb_ns = "urn:xmpp:sasl-cb:0";
 /// XEP-0352 client state indication.
 constexpr std::string_view csi_ns = "urn:xmpp:csi:0";
+/// XEP-0115 entity capabilities.
+constexpr std::string_view caps_ns = "http://jabber.org/protocol/caps";
 /// Presences held for an inactive client at most (one per sender).
 constexpr std::size_t max_held_presences = 2000;
 
@@ -536,6 +538,11 @@ asio::awaitable<void> ClientSession::send_features() {
     features.add_child(Element("sm", std::string(ns::sm)));
     features.add_child(Element("csi", std::string(csi_ns)));
   }
+  // XEP-0115 §6.3: the server's own capabilities, so that clients need not ask its disco#info.
+  auto& caps = features.add_child(Element("c", std::string(caps_ns)));
+  caps.set_attribute("hash", "sha-1");
+  caps.set_attribute("node", std::string(Router::caps_node));
+  caps.set_attribute("ver", service_.router().caps_ver());
   queue_ += "<stream:features>";
   for (const auto& child : features.children()) {
     queue_ += core::xml::serialize(child, ns::streams);

@@ -194,6 +194,10 @@ asio::awaitable<Response> Handlers::delete_user(Call& call) {
     if (!archived) {
       return archived.error();
     }
+    auto kept = ctx_.storage.private_xml().remove_user(owner);
+    if (!kept) {
+      return kept.error();
+    }
     return {};
   };
   auto deleted = co_await blocking(std::move(job));

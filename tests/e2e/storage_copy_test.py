@@ -1,6 +1,6 @@
 """A site moves from the embedded SQLite default to PostgreSQL with `parleyctl storage copy`:
-users (their passwords), rosters (subscriptions, groups, versions) and offline messages all
-arrive, and clients notice nothing but the restart."""
+users (their passwords), rosters (subscriptions, groups, versions), offline messages and
+message archives (with their ids) all arrive, and clients notice nothing but the restart."""
 
 import os
 import re
@@ -61,6 +61,8 @@ def scenario():
     new = harness.Server(tls="disabled", pg_cluster=harness.fixture_pg_cluster())
     copied = new.ctl("storage", "copy", "--from", "sqlite:" + sqlite_db)
     assert "copied 3 users, 6 credentials, 2 roster items, 3 offline messages" in copied.stdout, copied.stdout
+    # alice's archive keeps what she sent, carol's what she received.
+    assert "6 archived messages" in copied.stdout, copied.stdout
     # Copying into a storage that holds users already is refused.
     again = new.ctl("storage", "copy", "--from", "sqlite:" + sqlite_db, check=False)
     assert again.returncode != 0 and "empty storage" in again.stderr, again.stderr
@@ -76,6 +78,12 @@ def scenario():
         got = carol.read_until(r"offline-2</body>.*?</message>")
         assert re.findall(r"<body>([^<]*)</body>", got) == ["offline-0", "offline-1", "offline-2"], got
         assert got.count("urn:xmpp:delay") == 3, got
+        # Their archive ids came along: the same ids in the archive and on the messages.
+        delivered = re.findall(r"<stanza-id xmlns='urn:xmpp:sid:0' by='carol@localhost' id='([^']+)'/>", got)
+        assert len(delivered) == 3, got
+        carol.send("<iq type='set' id='q1'><query xmlns='urn:xmpp:mam:2' queryid='q'/></iq>")
+        archived = carol.read_until(r"<iq[^>]*id='q1'.*?</iq>")
+        assert re.findall(r"<result xmlns='urn:xmpp:mam:2' queryid='q' id='([^']+)'>", archived) == delivered, archived
 
 
 if __name__ == "__main__":

@@ -125,6 +125,17 @@ Archives all_archives(ArchiveStore& archive) {
   return out;
 }
 
+/// Every user's private XML, as "user key xml" in walk order.
+std::vector<std::string> all_private_xml(PrivateStore& store) {
+  std::vector<std::string> out;
+  for (const auto& user : store.users("", 10'000).value()) {
+    for (const auto& key : store.keys(user).value()) {
+      out.push_back(user + " " + key + " " + store.get(user, key).value());
+    }
+  }
+  return out;
+}
+
 ArchivedMessage archived(std::string id, std::int64_t microseconds, std::string with) {
   ArchivedMessage message;
   message.stanza = "<message xmlns='jabber:client' id='" + id + "'><body>\xe2\x9c\x93</body></message>";
@@ -135,8 +146,8 @@ ArchivedMessage archived(std::string id, std::int64_t microseconds, std::string 
 }
 
 /// Fills `source` with some of everything, `numbers` registrations and `numbers` opt-outs on
-/// sms.example.com and `numbers` users with a block list and `numbers` owners with an archive
-/// among it; returns the number of work events it recorded.
+/// sms.example.com and `numbers` users with a block list, `numbers` owners with an archive and
+/// `numbers` users with private XML among it; returns the number of work events it recorded.
 std::uint64_t fill(Storage& source, int numbers) {
   REQUIRE(source.users().create_user("alice", {scram("SCRAM-SHA-1", 'a'), scram("SCRAM-SHA-256", 'b')}));
   REQUIRE(source.users().create_user("bob", {}));
@@ -228,6 +239,18 @@ std::uint64_t fill(Storage& source, int numbers) {
       ArchiveEntry{"coven@conference.example.com", archived("r2", 61, "coven@conference.example.com/bo")}}));
   REQUIRE(source.archive().set_prefs("quiet@example.com", ArchivePrefs{"never", {}, {}}));
 
+  for (int i = 0; i < numbers; ++i) {
+    REQUIRE(source.private_xml().put("user" + std::to_string(1'000'000 + i) + "@example.com", "vcard",
+                                     "<vCard xmlns='vcard-temp'><NICKNAME>" + std::to_string(i) + "</NICKNAME></vCard>",
+                                     at(500 + i)));
+  }
+  REQUIRE(source.private_xml().put("alice@example.com", "vcard",
+                                   "<vCard xmlns='vcard-temp'><FN>Zo\xc3\xab \"Z\" O'Hara</FN></vCard>", at(36)));
+  REQUIRE(source.private_xml().put("alice@example.com", "private storage:bookmarks storage",
+                                   "<storage xmlns='storage:bookmarks'><conference jid='coven@conference.example.com' "
+                                   "name='Caf\xc3\xa9'/></storage>",
+                                   at(37)));
+
   StoredHook ci;
   ci.domain = "hooks.example.com";
   ci.name = "ci";
@@ -282,8 +305,8 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   R route;
   auto source = open_storage(route.from);
   auto target = open_storage(route.to);
-  // More registrations and opt-outs on one domain, and more users with block lists or archives, than a page of the
-  // copy.
+  // More registrations and opt-outs on one domain, and more users with block lists, archives or private XML, than a
+  // page of the copy.
   const auto events = fill(*source, 520);
 
   std::vector<std::string> progressed;
@@ -303,6 +326,7 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(counts.blocks == 520 + 3);
   CHECK(counts.archived == 520 + 1100 + 2);
   CHECK(counts.archive_prefs == 52 + 1 + 1);
+  CHECK(counts.private_xml == 520 + 2);
 
   CHECK(target->users().list_credentials("alice").value() == source->users().list_credentials("alice").value());
   CHECK(target->roster().get_roster("alice").value().items == source->roster().get_roster("alice").value().items);
@@ -333,6 +357,12 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(archives == all_archives(source->archive()));
   CHECK(target->archive().count("alice@example.com").value() == 1100);
   CHECK(target->archive().prefs("quiet@example.com").value() == ArchivePrefs{"never", {}, {}});
+  CHECK(target->private_xml().users("", 10'000).value().size() == 520 + 1);
+  CHECK(target->private_xml().keys("alice@example.com").value() ==
+        std::vector<std::string>{"private storage:bookmarks storage", "vcard"});
+  CHECK(target->private_xml().get("alice@example.com", "vcard").value() ==
+        "<vCard xmlns='vcard-temp'><FN>Zo\xc3\xab \"Z\" O'Hara</FN></vCard>");
+  CHECK(all_private_xml(target->private_xml()) == all_private_xml(source->private_xml()));
   // Paging by id works on the copy: the ids are the source's.
   ArchiveQuery latest;
   latest.owner = "alice@example.com";
@@ -403,6 +433,9 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
   SUBCASE("archiving preferences") {
     REQUIRE(target->archive().set_prefs("zed@example.com", ArchivePrefs{}));
   }
+  SUBCASE("a private XML fragment") {
+    REQUIRE(target->private_xml().put("zed@example.com", "vcard", "<vCard xmlns='vcard-temp'/>", at(1)));
+  }
   CHECK(copy_all(*source, *target).error() == storage_errc::conflict);
   CHECK(target->users().list_users("", 10).value().size() <= 1);
   CHECK(target->users().user_exists("alice").value() == false);
@@ -415,4 +448,5 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
   CHECK(target->blocks().blocked("alice@example.com").value().empty());
   CHECK(target->archive().count("alice@example.com").value() == 0);
   CHECK(target->archive().prefs("alice@example.com").error() == storage_errc::not_found);
+  CHECK(target->private_xml().keys("alice@example.com").value().empty());
 }

@@ -236,6 +236,18 @@ CREATE TABLE archive_prefs_jids (
 );
 )sql";
 
+// XEP-0049 private XML and XEP-0054 vCards; the same table as the SQLite backend's migration 9.
+// COLLATE "C": keys and users come back in byte order.
+constexpr const char* private_schema = R"sql(
+CREATE TABLE private_xml (
+  owner       TEXT COLLATE "C" NOT NULL CHECK (owner <> ''),
+  key         TEXT COLLATE "C" NOT NULL CHECK (key <> ''),
+  xml         TEXT NOT NULL CHECK (xml <> ''),
+  updated_us  BIGINT NOT NULL,
+  PRIMARY KEY (owner, key)
+);
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "durable work queue", work_queue_schema},
@@ -245,6 +257,7 @@ constexpr std::array all_migrations{
     Migration{6, "SMS opt-outs", opt_out_schema},
     Migration{7, "block lists", block_schema},
     Migration{8, "message archives and archiving preferences", archive_schema},
+    Migration{9, "private XML and vCards", private_schema},
 };
 
 // pg_advisory_xact_lock key: "parl" in ASCII.

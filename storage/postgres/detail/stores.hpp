@@ -248,12 +248,28 @@ private:
   Database& database_;
 };
 
+class PrivateStore final : public storage::PrivateStore {
+public:
+  explicit PrivateStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<std::string> get(std::string_view user, std::string_view key) override;
+  boost::system::result<void> put(std::string_view user, std::string_view key, std::string_view xml,
+                                  Timestamp now) override;
+  boost::system::result<bool> remove(std::string_view user, std::string_view key) override;
+  boost::system::result<std::size_t> remove_user(std::string_view user) override;
+  boost::system::result<std::vector<std::string>> keys(std::string_view user) override;
+  boost::system::result<std::vector<std::string>> users(std::string_view after, std::size_t limit) override;
+
+private:
+  Database& database_;
+};
+
 class PostgresStorage final : public Storage {
 public:
   explicit PostgresStorage(Options options)
       : database_(std::move(options)), users_(database_), roster_(database_), offline_(database_), work_(database_),
         seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_), rooms_(database_),
-        opt_outs_(database_), blocks_(database_), archive_(database_) {}
+        opt_outs_(database_), blocks_(database_), archive_(database_), private_xml_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -269,6 +285,7 @@ public:
   storage::OptOutStore& opt_outs() override { return opt_outs_; }
   storage::BlockStore& blocks() override { return blocks_; }
   storage::ArchiveStore& archive() override { return archive_; }
+  storage::PrivateStore& private_xml() override { return private_xml_; }
   std::string_view backend_name() const noexcept override { return "postgres"; }
   boost::system::result<void> ping() override {
     return database_.with_connection([](Connection& connection) -> boost::system::result<void> {
@@ -294,6 +311,7 @@ private:
   OptOutStore opt_outs_;
   BlockStore blocks_;
   ArchiveStore archive_;
+  PrivateStore private_xml_;
 };
 
 inline std::int64_t micros(Timestamp t) noexcept {

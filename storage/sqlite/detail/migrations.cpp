@@ -239,6 +239,18 @@ CREATE TABLE archive_prefs_jids (
 ) WITHOUT ROWID;
 )sql";
 
+// XEP-0049 private XML and XEP-0054 vCards: one serialized fragment per (user's bare JID, key);
+// the primary key reads one fragment, one user's keys in order, and pages through the users.
+constexpr const char* private_schema = R"sql(
+CREATE TABLE private_xml (
+  owner       TEXT NOT NULL CHECK (owner <> ''),
+  key         TEXT NOT NULL CHECK (key <> ''),
+  xml         TEXT NOT NULL CHECK (xml <> ''),
+  updated_us  INTEGER NOT NULL,
+  PRIMARY KEY (owner, key)
+) WITHOUT ROWID;
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "work queue", work_queue_schema},
@@ -248,6 +260,7 @@ constexpr std::array all_migrations{
     Migration{6, "SMS opt-outs", opt_out_schema},
     Migration{7, "block lists", block_schema},
     Migration{8, "message archives and archiving preferences", archive_schema},
+    Migration{9, "private XML and vCards", private_schema},
 };
 
 } // namespace

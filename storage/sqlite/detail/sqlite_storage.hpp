@@ -6,6 +6,7 @@
 #include "storage/sqlite/detail/hook_store.hpp"
 #include "storage/sqlite/detail/offline_store.hpp"
 #include "storage/sqlite/detail/opt_out_store.hpp"
+#include "storage/sqlite/detail/private_store.hpp"
 #include "storage/sqlite/detail/registration_store.hpp"
 #include "storage/sqlite/detail/room_store.hpp"
 #include "storage/sqlite/detail/roster_store.hpp"
@@ -23,7 +24,7 @@ public:
   SqliteStorage(std::filesystem::path file, Options options)
       : database_(std::move(file), options), users_(database_), roster_(database_), offline_(database_),
         work_(database_), seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_),
-        rooms_(database_), opt_outs_(database_), blocks_(database_), archive_(database_) {}
+        rooms_(database_), opt_outs_(database_), blocks_(database_), archive_(database_), private_xml_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -39,6 +40,7 @@ public:
   storage::OptOutStore& opt_outs() override { return opt_outs_; }
   storage::BlockStore& blocks() override { return blocks_; }
   storage::ArchiveStore& archive() override { return archive_; }
+  storage::PrivateStore& private_xml() override { return private_xml_; }
   std::string_view backend_name() const noexcept override { return "sqlite"; }
 
 private:
@@ -55,6 +57,7 @@ private:
   OptOutStore opt_outs_;
   BlockStore blocks_;
   ArchiveStore archive_;
+  PrivateStore private_xml_;
 };
 
 } // namespace parley::storage::sqlite::detail
