@@ -14,9 +14,7 @@ SPAMMER = "spam\\40example.org@" + MAIL
 
 
 def iq(client, ident, payload, kind="set", to=None):
-    to_attr = f" to='{to}'" if to else ""
-    client.send(f"<iq type='{kind}' id='{ident}'{to_attr}>{payload}</iq>")
-    return client.read_until(rf"<iq[^>]*id='{ident}'[^>]*/>|<iq[^>]*id='{ident}'.*?</iq>")
+    return client.iq(ident, payload, kind=kind, to=to)
 
 
 def mail(port, sender, body):

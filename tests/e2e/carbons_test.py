@@ -27,10 +27,8 @@ def login(port, user, resource, priority):
     return c
 
 
-def iq(client, ident, payload, to=None, kind="set"):
-    to_attr = f" to='{to}'" if to else ""
-    client.send(f"<iq type='{kind}' id='{ident}'{to_attr}>{payload}</iq>")
-    return client.read_until(rf"<iq[^>]*id='{ident}'[^>]*/>|<iq[^>]*id='{ident}'.*?</iq>")
+def iq(client, ident, payload, kind="set", to=None):
+    return client.iq(ident, payload, kind=kind, to=to)
 
 
 def carbon(client, direction, marker):

@@ -14,12 +14,11 @@
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import harness
 import mucutil
-from rawxmpp import Raw
-from smsutil import quiet
+from smsutil import login, quiet
 import xmpp
 
 MAM = "urn:xmpp:mam:2"
@@ -28,18 +27,8 @@ RSM = "http://jabber.org/protocol/rsm"
 FORM = "jabber:x:data"
 
 
-def login(port, user, resource="phone"):
-    c = Raw(port)
-    c.open()
-    c.scram_login(user, "pw-" + user, resource=resource)
-    c.send("<presence/>")
-    return c
-
-
 def iq(client, ident, payload, kind="set", to=None):
-    to_attr = f" to='{to}'" if to else ""
-    client.send(f"<iq type='{kind}' id='{ident}'{to_attr}>{payload}</iq>")
-    return client.read_until(rf"<iq[^>]*id='{ident}'[^>]*/>|<iq[^>]*id='{ident}'.*?</iq>")
+    return client.iq(ident, payload, kind=kind, to=to)
 
 
 def field(var, *values):

@@ -15,24 +15,15 @@ import re
 
 import harness
 from rawxmpp import Raw
+from smsutil import login
 import xmpp
 
 PRIVATE = "jabber:iq:private"
 VCARD = "vcard-temp"
 
 
-def login(port, user, resource="raw"):
-    c = Raw(port)
-    c.open()
-    c.scram_login(user, "pw-" + user, resource=resource)
-    c.send("<presence/>")
-    return c
-
-
 def iq(client, ident, payload, kind="set", to=None):
-    to_attr = f" to='{to}'" if to else ""
-    client.send(f"<iq type='{kind}' id='{ident}'{to_attr}>{payload}</iq>")
-    return client.read_until(rf"<iq[^>]*id='{ident}'[^>]*/>|<iq[^>]*id='{ident}'.*?</iq>")
+    return client.iq(ident, payload, kind=kind, to=to)
 
 
 def slix(server, user):

@@ -96,3 +96,9 @@ class Raw:
         self.send(f"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
                   f"<resource>{resource}</resource></bind></iq>")
         return re.search(r"<jid>([^<]*)</jid>", self.read_until(r"<iq[^>]*id='b1'.*?</iq>")).group(1)
+
+    def iq(self, ident, payload, kind="set", to=None):
+        """Sends an iq get or set and returns its answer (the text read up to it)."""
+        to_attr = f" to='{to}'" if to else ""
+        self.send(f"<iq type='{kind}' id='{ident}'{to_attr}>{payload}</iq>")
+        return self.read_until(rf"<iq[^>]*id='{ident}'[^>]*/>|<iq[^>]*id='{ident}'.*?</iq>")
