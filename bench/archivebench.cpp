@@ -11,13 +11,13 @@
 // and reports p50/p99 per query kind and size. An index that serves the query keeps the time
 // flat as the archive grows; a scan grows with it.
 
+#include "bench/pg_schema.hpp"
 #include "storage/archive_store.hpp"
 #include "storage/postgres/open.hpp"
 #include "storage/sqlite/open.hpp"
 #include "storage/storage.hpp"
 #include "storage/storage_errc.hpp"
 
-#include <libpq-fe.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -141,30 +141,6 @@ std::optional<Options> parse(int argc, char** argv) {
   return o;
 }
 
-std::string pg_exec(const std::string& dsn, const std::string& sql) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
-  std::string error;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    error = PQerrorMessage(conn);
-  } else {
-    PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
-    PGresult* result = PQexec(conn, sql.c_str());
-    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
-      error = PQresultErrorMessage(result);
-    }
-    PQclear(result);
-  }
-  PQfinish(conn);
-  return error;
-}
-
-std::string with_search_path(const std::string& dsn, const std::string& schema) {
-  if (dsn.starts_with("postgresql://") || dsn.starts_with("postgres://")) {
-    return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
-  }
-  return dsn + " options='-csearch_path=" + schema + "'";
-}
-
 std::string contact(std::size_t i) { return "contact" + std::to_string(i) + "@example.net"; }
 
 std::string stanza(std::size_t n, const std::string& with) {
@@ -206,17 +182,16 @@ int run(const Options& o) {
   logger->set_level(spdlog::level::warn);
   spdlog::set_default_logger(logger);
   std::optional<fs::path> dir;
-  std::string schema;
+  std::optional<PgSchema> schema;
   boost::system::result<std::unique_ptr<storage::Storage>> opened = storage::storage_errc::internal;
   if (o.postgres) {
-    schema = "archbench_" + std::to_string(::getpid());
-    if (auto error = pg_exec(o.dsn, "DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
-        !error.empty()) {
+    schema.emplace(o.dsn, "archbench_" + std::to_string(::getpid()));
+    if (auto error = schema->create(); !error.empty()) {
       std::cerr << "parley-archivebench: cannot create schema: " << error << '\n';
       return 2;
     }
     storage::postgres::Options pg;
-    pg.dsn = with_search_path(o.dsn, schema);
+    pg.dsn = with_search_path(o.dsn, schema->name());
     opened = storage::postgres::open(pg);
   } else {
     std::string pattern = (fs::temp_directory_path() / "parley-archivebench.XXXXXX").string();
@@ -312,12 +287,10 @@ int run(const Options& o) {
               << fixed(step.latest.p50_ms, 3) << " ms; 50 after an id p50 " << fixed(step.after.p50_ms, 3) << " ms\n";
     steps.push_back(step);
   }
-  opened->reset();
+  opened->reset(); // before the schema goes (PgSchema's destructor drops it)
   if (dir) {
     std::error_code ec;
     fs::remove_all(*dir, ec);
-  } else if (auto error = pg_exec(o.dsn, "DROP SCHEMA IF EXISTS " + schema + " CASCADE"); !error.empty()) {
-    std::cerr << "parley-archivebench: cannot drop schema " << schema << ": " << error << '\n';
   }
   if (o.json) {
     nlohmann::json out;

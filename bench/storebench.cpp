@@ -10,6 +10,7 @@
 //          remove(user, last id): one commit per user.
 // and checks that the store held exactly `messages` messages and that the drain left none.
 
+#include "bench/pg_schema.hpp"
 #include "storage/offline_store.hpp"
 #include "storage/postgres/open.hpp"
 #include "storage/sqlite/open.hpp"
@@ -17,7 +18,6 @@
 #include "storage/storage_errc.hpp"
 #include "storage/user_store.hpp"
 
-#include <libpq-fe.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -181,77 +181,6 @@ std::string make_stanza(std::size_t sequence, std::size_t recipient) {
   stanza += tail;
   return stanza;
 }
-
-// ---- PostgreSQL schema per run ------------------------------------------------------------------
-
-/// Runs `sql` on a short-lived connection; the error text, or empty on success.
-std::string pg_exec(const std::string& dsn, const std::string& sql) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
-  std::string error;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    error = PQerrorMessage(conn);
-  } else {
-    PQsetNoticeProcessor(
-        conn, [](void*, const char*) {}, nullptr);
-    PGresult* result = PQexec(conn, sql.c_str());
-    if (PQresultStatus(result) != PGRES_COMMAND_OK) {
-      error = PQresultErrorMessage(result);
-    }
-    PQclear(result);
-  }
-  PQfinish(conn);
-  while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) {
-    error.pop_back();
-  }
-  return error;
-}
-
-/// The server's version ("15.18"), or empty when it cannot be reached.
-std::string pg_server_version(const std::string& dsn) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
-  std::string version;
-  if (PQstatus(conn) == CONNECTION_OK) {
-    if (const char* value = PQparameterStatus(conn, "server_version"); value != nullptr) {
-      version = value;
-    }
-  }
-  PQfinish(conn);
-  return version;
-}
-
-/// `dsn` with `schema` as its search_path, in keyword or URI form.
-std::string with_search_path(const std::string& dsn, const std::string& schema) {
-  if (dsn.starts_with("postgresql://") || dsn.starts_with("postgres://")) {
-    return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
-  }
-  return dsn + " options='-csearch_path=" + schema + "'";
-}
-
-/// A schema that lives as long as this object.
-class PgSchema {
-public:
-  PgSchema(std::string base_dsn, std::string name) : base_dsn_(std::move(base_dsn)), name_(std::move(name)) {}
-  PgSchema(const PgSchema&) = delete;
-  PgSchema& operator=(const PgSchema&) = delete;
-  ~PgSchema() {
-    if (created_) {
-      if (auto error = pg_exec(base_dsn_, "DROP SCHEMA IF EXISTS " + name_ + " CASCADE"); !error.empty()) {
-        std::cerr << "parley-storebench: cannot drop schema " << name_ << ": " << error << '\n';
-      }
-    }
-  }
-  /// The error text, or empty on success.
-  std::string create() {
-    auto error = pg_exec(base_dsn_, "DROP SCHEMA IF EXISTS " + name_ + " CASCADE; CREATE SCHEMA " + name_);
-    created_ = error.empty();
-    return error;
-  }
-
-private:
-  std::string base_dsn_;
-  std::string name_;
-  bool created_ = false;
-};
 
 // ---- one run ---------------------------------------------------------------------------------
 
