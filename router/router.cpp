@@ -286,6 +286,8 @@ struct Router::Impl {
       co_return;
     }
     const bool block = payload.name() == "block";
+    // An unblock without items lifts every block: which ones, for the presence of §3.4.
+    const BlockList before = co_await block_list(user);
     std::vector<std::string> items;
     for (const Element& item : payload.children("item", blocking_ns)) {
       auto jid = Jid::parse(item.attribute("jid").value_or(""));
@@ -344,6 +346,56 @@ struct Router::Impl {
         what.add_child(Element("item", std::string(blocking_ns))).set_attribute("jid", item);
       }
       deliver(session, std::move(push));
+    }
+    std::vector<std::string> concerned = items.empty() ? *before : items;
+    co_await presence_on_block(user, std::move(concerned), block);
+  }
+
+  /// XEP-0191 §3.3, §3.4: blocking a contact withdraws presence both ways (unavailable from
+  /// each side's available resources, where a subscription let them see it); unblocking
+  /// restores it. For bare JIDs of accounts (local users and gateway contacts); a blocked
+  /// domain or full JID gets no presence here.
+  asio::awaitable<void> presence_on_block(Jid user, std::vector<std::string> items, bool block) {
+    for (const auto& item : items) {
+      auto contact = Jid::parse(item);
+      if (!contact || !contact->is_bare() || contact->local().empty()) {
+        continue;
+      }
+      auto relation = co_await get_item(std::string(user.local()), item);
+      if (!relation) {
+        continue;
+      }
+      const auto sub = relation->subscription;
+      const bool they_see_me = sub == Subscription::from || sub == Subscription::both;
+      const bool i_see_them = sub == Subscription::to || sub == Subscription::both;
+      if (r.is_local_host(contact->domain())) {
+        if (they_see_me) {
+          if (block) {
+            co_await unavailable_to(user, *contact);
+          } else {
+            current_presence_to(user, *contact);
+          }
+        }
+        if (i_see_them) {
+          for (const auto& res : r.sessions().resources(*contact)) {
+            auto s = res.session.lock();
+            if (!res.available || !s) {
+              continue;
+            }
+            if (block) {
+              presence_to_bare(presence(s->jid().full(), user.bare_string(), "unavailable"), user);
+            } else if (res.presence) {
+              presence_to_bare(with_to(*res.presence, std::string(user.bare_string())), user);
+            }
+          }
+        }
+      } else if (r.domain_handler(contact->domain()) != nullptr && i_see_them) {
+        if (block) {
+          presence_to_bare(presence(contact->bare_string(), user.bare_string(), "unavailable"), user);
+        } else {
+          gateway_presence_to(*contact, user);
+        }
+      }
     }
   }
 

@@ -1,7 +1,9 @@
 """Blocking (XEP-0191): alice blocks bob and an email contact. The list is read and pushed to
 all her resources; what bob sends her is refused (service-unavailable) and what she sends
 him is refused with <blocked/>; mail from the blocked address does not reach her while
-other mail does; the list survives a restart; unblocking everything lets bob through."""
+other mail does; the list survives a restart; unblocking everything lets bob through.
+carol and dave, subscribed to each other, see each other go unavailable when carol blocks dave
+and come back when she unblocks him (XEP-0191 §3.3, §3.4)."""
 
 import harness
 import mailutil
@@ -32,7 +34,7 @@ address_domain = "parley.test"
 lmtp_port = {lmtp}
 """
     with harness.Server(tls="disabled", extra_toml=extra) as server:
-        for user in ("alice", "bob"):
+        for user in ("alice", "bob", "carol", "dave"):
             server.add_user(user, "pw-" + user)
         phone = login(server.c2s_port, "alice", "phone")
         desk = login(server.c2s_port, "alice", "desk")
@@ -88,6 +90,32 @@ lmtp_port = {lmtp}
         assert "friends again" in phone.read_until(r"<message[^>]*id='m4'.*?</message>")
         empty = iq(phone, "l3", f"<blocklist xmlns='{BLOCKING}'/>", kind="get")
         assert "<item" not in empty, empty
+
+        # Presence both ways goes with a block and comes back with the unblock.
+        carol = login(server.c2s_port, "carol", "pc")
+        dave = login(server.c2s_port, "dave", "pc")
+        for asker, answerer, asker_jid, answerer_jid in ((carol, dave, "carol@localhost", "dave@localhost"),
+                                                          (dave, carol, "dave@localhost", "carol@localhost")):
+            asker.send(f"<presence to='{answerer_jid}' type='subscribe'/>")
+            answerer.read_until(r"<presence[^>]*type='subscribe'[^>]*/?>")
+            answerer.send(f"<presence to='{asker_jid}' type='subscribed'/>")
+            asker.read_until(r"<presence[^>]*type='subscribed'[^>]*/?>")
+        carol.send("<presence><status>here</status></presence>")
+        dave.read_until(r"<presence[^>]*from='carol@localhost/pc'[^>]*>\s*<status>here</status>")
+        answer = iq(carol, "cb1", f"<block xmlns='{BLOCKING}'><item jid='dave@localhost'/></block>")
+        assert "type='result'" in answer, answer
+        gone = dave.read_until(r"<presence[^>]*from='carol@localhost/pc'[^>]*type='unavailable'[^>]*/>|"
+                               r"<presence[^>]*type='unavailable'[^>]*from='carol@localhost/pc'[^>]*/>")
+        assert "unavailable" in gone, gone
+        gone = carol.read_until(r"<presence[^>]*from='dave@localhost/pc'[^>]*type='unavailable'[^>]*/>|"
+                                r"<presence[^>]*type='unavailable'[^>]*from='dave@localhost/pc'[^>]*/>")
+        assert "unavailable" in gone, gone
+        answer = iq(carol, "cb2", f"<unblock xmlns='{BLOCKING}'><item jid='dave@localhost'/></unblock>")
+        assert "type='result'" in answer, answer
+        back = dave.read_until(r"<presence[^>]*from='carol@localhost/pc'[^>]*>\s*<status>here</status>")
+        assert "type=" not in back[back.rfind("<presence"):back.rfind(">", 0, back.rfind("<status>"))], back
+        back = carol.read_until(r"<presence(?![^>]*type=)[^>]*from='dave@localhost/pc'[^>]*/?>")
+        assert "dave@localhost/pc" in back, back
 
 
 if __name__ == "__main__":
