@@ -92,6 +92,9 @@ void reply_error(const std::shared_ptr<Session>& sender, const Element& stanza, 
   }
 }
 
+/// Block lists the router keeps in memory at most (see block_list()).
+constexpr std::size_t max_cached_block_lists = 100'000;
+
 /// XEP-0191 blocking, and the application error of a stanza to a blocked JID (§3.4).
 constexpr std::string_view blocking_ns = "urn:xmpp:blocking";
 constexpr std::string_view blocking_errors_ns = "urn:xmpp:blocking:errors";
@@ -254,6 +257,11 @@ struct Router::Impl {
     }
     auto list = std::make_shared<const std::vector<std::string>>(std::move(*loaded));
     std::lock_guard lock(block_lists_mutex);
+    if (block_lists.size() >= max_cached_block_lists) {
+      // Anyone can address any number of local JIDs: the cache is bounded, and simply starts
+      // over when full (lists are read again on use).
+      block_lists.clear();
+    }
     co_return block_lists.try_emplace(std::move(key), std::move(list)).first->second;
   }
 
@@ -361,6 +369,9 @@ struct Router::Impl {
       if (!contact || !contact->is_bare() || contact->local().empty()) {
         continue;
       }
+      if (!block && co_await blocks(*contact, user)) {
+        continue; // §3.5: the contact blocks the user in turn; nothing is restored
+      }
       auto relation = co_await get_item(std::string(user.local()), item);
       if (!relation) {
         continue;
@@ -406,7 +417,14 @@ struct Router::Impl {
   /// and is committed to the archive before anyone sees it.
   asio::awaitable<void> archive_incoming(Element& msg, Jid bare) {
     const std::string owner(bare.bare_string());
-    modules::strip_stanza_ids(msg, owner);
+    // What clients send has lost every <stanza-id/> (from_client), so an id of this archive
+    // on the message is genuine: the message was archived already and is being routed again
+    // (unacknowledged when its session ended, XEP-0198).
+    for (const Element& id : msg.children("stanza-id", ns::stanza_id)) {
+      if (id.attribute("by").value_or("") == owner) {
+        co_return;
+      }
+    }
     if (!archive.enabled() || !modules::archivable(msg)) {
       co_return;
     }
@@ -423,7 +441,7 @@ struct Router::Impl {
   /// A message the local user `sender` sends to `to`: kept in the sender's archive. Returns
   /// whether it was recorded (not yet committed).
   asio::awaitable<bool> archive_outgoing(const Element& msg, Jid sender, Jid to) {
-    if (!archive.enabled() || !modules::archivable(msg) ||
+    if (!archive.enabled() || !modules::archivable(msg) || to.local().empty() ||
         (!r.is_local_host(to.domain()) && r.domain_handler(to.domain()) == nullptr)) {
       co_return false; // nothing is archived that cannot be delivered
     }
@@ -470,15 +488,24 @@ struct Router::Impl {
       reply_error(sender, msg, stanza_errc::service_unavailable);
       co_return Disposition::handled;
     }
-    const auto resources = r.sessions().resources(bare);
-    int best = -1;
-    for (const auto& res : resources) {
-      if (res.available && res.priority >= 0) {
-        best = std::max(best, static_cast<int>(res.priority));
+    auto resources = r.sessions().resources(bare);
+    const auto most_available = [](const std::vector<ResourceState>& all) {
+      int best = -1;
+      for (const auto& res : all) {
+        if (res.available && res.priority >= 0) {
+          best = std::max(best, static_cast<int>(res.priority));
+        }
       }
-    }
+      return best;
+    };
+    int best = most_available(resources);
     if (best >= 0) {
       co_await archive_incoming(msg, bare);
+      // The commit took a moment: resources may have come or gone meanwhile.
+      resources = r.sessions().resources(bare);
+      best = most_available(resources);
+    }
+    if (best >= 0) {
       for (const auto& res : resources) {
         // headline: every available resource with non-negative priority (§8.5.2.1.2);
         // chat and normal: the most available ones (§8.5.2.1.1).
@@ -1234,10 +1261,7 @@ struct Router::Impl {
         return {};
       };
       auto removed = co_await blocking(std::move(job));
-      {
-        std::lock_guard lock(block_lists_mutex);
-        block_lists.erase(bare);
-      }
+      r.forget_user(bare);
       if (removed) {
         co_await archive.remove_owner(bare);
       }
@@ -1315,6 +1339,10 @@ struct Router::Impl {
       }
       co_return Disposition::handled;
     }
+    if (name == "message") {
+      // XEP-0359 §5: ids are the archives' to give; a client's own (forged or copied) go.
+      stanza.remove_children("stanza-id", ns::stanza_id);
+    }
     if (name == "message" && to->bare_string() != sender->jid().bare_string()) {
       // XEP-0313: the sender's archive keeps what they send (a gateway or chat service gets
       // it only once it is committed; a local recipient's archive commits both together).
@@ -1350,12 +1378,17 @@ struct Router::Impl {
     if (!to.local().empty()) {
       // XEP-0191 §3.5: nothing from a blocked JID reaches the user (gateway contacts too):
       // presence is dropped, messages and iqs are answered as if the user did not exist.
-      const auto from = Jid::parse(stanza.attribute("from").value_or(""));
-      if (from && co_await blocks(to.bare(), *from)) {
-        if (name != "presence") {
-          reply_error(sender, stanza, stanza_errc::service_unavailable);
+      // Most users block nobody: the sender's JID is parsed (stringprep) only when there is a
+      // list to match it against.
+      const BlockList list = co_await block_list(to.bare());
+      if (!list->empty()) {
+        const auto from = Jid::parse(stanza.attribute("from").value_or(""));
+        if (from && from->bare_string() != to.bare_string() && list_blocks(*list, *from)) {
+          if (name != "presence") {
+            reply_error(sender, stanza, stanza_errc::service_unavailable);
+          }
+          co_return name == "message" ? Disposition::refused : Disposition::handled;
         }
-        co_return name == "message" ? Disposition::refused : Disposition::handled;
       }
     }
     if (to.local().empty()) {
@@ -1378,6 +1411,11 @@ struct Router::Impl {
       if (auto target = r.sessions().find(to)) {
         if (name == "message") {
           co_await archive_incoming(stanza, to.bare());
+          target = r.sessions().find(to);
+          if (!target) {
+            // Gone while the archive committed: as to the bare JID (RFC 6121 §8.5.3.2.1).
+            co_return co_await message_to_bare(sender, std::move(stanza), to.bare());
+          }
           // XEP-0280 §6: a message to one resource is copied to the others with carbons.
           const Jid bare = to.bare();
           send_carbons(stanza, "received", bare, r.sessions().resources(bare),
@@ -1449,6 +1487,14 @@ Router::Router(const config::Config& config, storage::Storage& storage, core::as
 
 modules::MessageArchive& Router::archive() noexcept {
   return shared_->archive;
+}
+
+void Router::forget_user(const std::string& bare) {
+  {
+    std::lock_guard lock(shared_->block_lists_mutex);
+    shared_->block_lists.erase(bare);
+  }
+  shared_->archive.forget_cached(bare);
 }
 
 std::vector<std::string_view> Router::server_features() const {

@@ -76,6 +76,9 @@ public:
   auth::UserDirectory& users() noexcept { return users_; }
   /// The message archives (XEP-0313) of users and chat rooms.
   modules::MessageArchive& archive() noexcept;
+  /// An account was deleted outside the router (the admin API): what the router keeps in
+  /// memory about `bare` (its block list, its archiving preferences) goes. Any thread.
+  void forget_user(const std::string& bare);
   /// The features of the server's disco#info (XEP-0030): exactly what is implemented.
   std::vector<std::string_view> server_features() const;
   /// XEP-0115 entity capabilities of the server: the node and the verification string (sha-1)

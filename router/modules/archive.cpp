@@ -243,9 +243,9 @@ asio::awaitable<storage::ArchivePrefs> MessageArchive::prefs_of(std::string owne
     spdlog::warn("archive: cannot read the preferences of {}: {}", owner, loaded.error().message());
     co_return prefs;
   }
+  // try_emplace: a preferences set that landed while this read ran wins.
   std::lock_guard lock(prefs_->mutex);
-  prefs_->entries[owner] = std::make_shared<const storage::ArchivePrefs>(prefs);
-  co_return prefs;
+  co_return *prefs_->entries.try_emplace(owner, std::make_shared<const storage::ArchivePrefs>(prefs)).first->second;
 }
 
 asio::awaitable<bool> MessageArchive::wanted(Jid owner, Jid with) {
@@ -556,6 +556,11 @@ asio::awaitable<bool> MessageArchive::remove_owner(std::string owner) {
     co_return false;
   }
   co_return true;
+}
+
+void MessageArchive::forget_cached(const std::string& owner) {
+  std::lock_guard lock(prefs_->mutex);
+  prefs_->entries.erase(owner);
 }
 
 std::size_t MessageArchive::expire_now() {

@@ -63,6 +63,10 @@ public:
   /// The user or room is gone: its archive and preferences go too. false when storage failed.
   boost::asio::awaitable<bool> remove_owner(std::string owner);
 
+  /// Drops what is cached about `owner` (its preferences), after its archive was deleted
+  /// behind the router's back. Any thread.
+  void forget_cached(const std::string& owner);
+
   /// Retention: deletes what is older than [archive] retention_days (nothing when 0); returns
   /// how many messages went. Blocks on storage: worker pool only.
   std::size_t expire_now();

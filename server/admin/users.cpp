@@ -201,6 +201,7 @@ asio::awaitable<Response> Handlers::delete_user(Call& call) {
     return {};
   };
   auto deleted = co_await blocking(std::move(job));
+  ctx_.router.forget_user(owner); // also when only part went: what is cached may be stale
   if (!deleted) {
     co_return storage_problem(deleted.error(), "user " + owner);
   }

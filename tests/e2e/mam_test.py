@@ -70,8 +70,8 @@ def scenario():
 [storage]
 offline_quota = 2
 """
-    with harness.Server(tls="optional", extra_toml=extra) as server:
-        for user in ("alice", "bob", "carol", "dave"):
+    with harness.Server(tls="optional", extra_toml=extra, c2s_extra="sm_resume_timeout_seconds = 0") as server:
+        for user in ("alice", "bob", "carol", "dave", "erin"):
             server.add_user(user, "pw-" + user)
         alice = login(server.c2s_port, "alice")
         bob = login(server.c2s_port, "bob")
@@ -223,6 +223,22 @@ offline_quota = 2
         assert bodies(results) == everything + ["offline 1", "offline 2", "offline 3", "carol kept"], results
         prefs = iq(alice, "pr3", f"<prefs xmlns='{MAM}'/>", kind="get")
         assert "default='never'" in prefs and "<jid>carol@localhost</jid>" in prefs, prefs
+
+        # A message erin received from alice but never acknowledged (XEP-0198) goes to offline storage when
+        # her session ends, and is archived once, with the id it was delivered with.
+        erin = login(server.c2s_port, "erin")
+        erin.send("<enable xmlns='urn:xmpp:sm:3'/>")
+        erin.read_until(r"<enabled[^>]*/>")
+        chat(alice, "erin@localhost", "sm1", "unacked")
+        first = erin.read_until(r"<message[^>]*id='sm1'.*?</message>")
+        first_id = re.search(rf"<stanza-id xmlns='{SID}' by='erin@localhost' id='([^']+)'/>", first).group(1)
+        erin.sock.close()
+        time.sleep(0.5)
+        erin = login(server.c2s_port, "erin")
+        again = erin.read_until(r"<message[^>]*id='sm1'.*?</message>")
+        assert f"id='{first_id}'" in again and again.count("<stanza-id") == 1, again
+        results, _ = query(erin, "sm-q")
+        assert results == [(first_id, "unacked")], results
 
         # A chat room's archive.
         owner = mucutil.client(server, "dave", "pw-dave")
