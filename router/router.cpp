@@ -7,6 +7,8 @@
 #include "core/xml/parse.hpp"
 #include "core/xml/serializer.hpp"
 #include "router/modules/archive.hpp"
+#include "router/modules/pep.hpp"
+#include "router/modules/pep_rules.hpp"
 #include "router/modules/private_xml.hpp"
 #include "router/modules/registration.hpp"
 #include "router/modules/time_format.hpp"
@@ -210,14 +212,15 @@ Element presence(std::string_view from, std::string_view to, std::string_view ty
 
 /// Lives as long as the router; every Impl (one per routed stanza) shares it.
 struct Router::Shared {
-  Shared(const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers)
-      : archive(config.archive, storage, workers) {}
+  Shared(Router& router, const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers)
+      : archive(config.archive, storage, workers), pep(router) {}
 
   /// Each user's XEP-0191 block list, read from storage on first use and replaced on every change.
   std::mutex block_lists_mutex;
   std::unordered_map<std::string, std::shared_ptr<const std::vector<std::string>>> block_lists;
   std::atomic<std::uint64_t> block_pushes{0};
   modules::MessageArchive archive;
+  modules::PepService pep;
 };
 
 struct Router::Impl {
@@ -715,9 +718,13 @@ struct Router::Impl {
         }
         p.remove_attribute("to");
         bool initial = true;
+        std::string old_caps;
         for (const auto& res : r.sessions().resources(sender->jid().bare())) {
           if (res.session.lock() == sender) {
             initial = !res.available;
+            if (const Element* c = res.presence ? res.presence->child("c", ns::caps) : nullptr) {
+              old_caps = std::string(c->attribute("ver").value_or(""));
+            }
           }
         }
         r.sessions().set_presence(*sender, p, priority);
@@ -725,6 +732,11 @@ struct Router::Impl {
         if (initial && priority >= 0) {
           co_await deliver_offline(sender);
         }
+        // XEP-0163 §4.3.2: the last items of the nodes it is interested in, when it comes
+        // online or its interests (capabilities) change.
+        const Element* caps = p.child("c", ns::caps);
+        const bool caps_changed = caps != nullptr && caps->attribute("ver").value_or("") != old_caps;
+        co_await r.pep().available(sender, p, initial || caps_changed);
       } else if (type == "unavailable") {
         p.remove_attribute("to");
         auto directed = r.sessions().take_directed(*sender);
@@ -1136,6 +1148,9 @@ struct Router::Impl {
   asio::awaitable<void> local_iq(std::shared_ptr<Session> sender, Element iq, bool to_self) {
     const std::string_view type = type_of(iq);
     if (type == "result" || type == "error") {
+      if (!to_self) {
+        co_await r.pep().iq_answer(std::move(iq)); // the answer to a capabilities query
+      }
       co_return;
     }
     const Element* payload = nullptr;
@@ -1165,6 +1180,8 @@ struct Router::Impl {
     } else if (pns == ns::vcard && payload->name() == "vCard" && to_self) {
       deliver(sender, co_await modules::answer_vcard(db(), r.workers(), iq, std::string(sender->jid().bare_string()),
                                                      true));
+    } else if ((pns == ns::pubsub || pns == modules::pubsub_owner_ns) && to_self) {
+      co_await r.pep().iq(sender, std::move(iq), sender->jid().bare());
     } else if (pns == ns::mam && to_self && archive.enabled()) {
       auto answers = co_await archive.answer(iq, std::string(sender->jid().bare_string()), "", false);
       for (auto& answer : answers) {
@@ -1194,7 +1211,10 @@ struct Router::Impl {
       std::vector<std::string_view> features;
       if (to_self) {
         identity("account", "registered", "");
+        identity("pubsub", "pep", ""); // XEP-0163 §1: every account is a PEP service
         features = {ns::disco_info, ns::disco_items};
+        const auto pep = modules::pep_features();
+        features.insert(features.end(), pep.begin(), pep.end());
         if (archive.enabled()) {
           // XEP-0313 §7: the user's archive is at the bare JID.
           features.insert(features.end(), {ns::mam, modules::mam_extended_feature, ns::stanza_id});
@@ -1207,6 +1227,10 @@ struct Router::Impl {
         query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
       }
       deliver(sender, std::move(result));
+    } else if (pns == ns::disco_items && type == "get" && to_self && !payload->attribute("node")) {
+      // XEP-0163 §1, XEP-0060 §5.2: the account's nodes.
+      const Jid own = sender->jid().bare();
+      deliver(sender, co_await r.pep().disco_items(std::move(iq), own, own));
     } else if (pns == ns::disco_items && type == "get") {
       auto result = core::stanza::make_result(iq);
       auto& query = result.add_child(Element("query", std::string(ns::disco_items)));
@@ -1257,6 +1281,9 @@ struct Router::Impl {
         }
         if (auto forgotten = db().private_xml().remove_user(bare); !forgotten) {
           return forgotten.error();
+        }
+        if (auto unpublished = db().pep().remove_user(bare); !unpublished) {
+          return unpublished.error();
         }
         return {};
       };
@@ -1455,6 +1482,39 @@ struct Router::Impl {
       } else {
         reply_error(sender, stanza, stanza_errc::service_unavailable);
       }
+    } else if (sender != nullptr && payload != nullptr &&
+               (payload->ns() == ns::pubsub || payload->ns() == modules::pubsub_owner_ns) &&
+               (type_of(stanza) == "get" || type_of(stanza) == "set")) {
+      // XEP-0163: another account's personal eventing service (retrieval; the rest is refused).
+      if (co_await user_exists(to.bare())) {
+        co_await r.pep().iq(sender, std::move(stanza), to.bare());
+      } else {
+        reply_error(sender, stanza, stanza_errc::service_unavailable);
+      }
+    } else if (sender != nullptr && payload != nullptr && type_of(stanza) == "get" &&
+               (payload->ns() == ns::disco_info || payload->ns() == ns::disco_items) &&
+               !payload->attribute("node")) {
+      // XEP-0030 at another account: what it is (XEP-0163 §1) and the nodes the sender may see.
+      if (!co_await user_exists(to.bare())) {
+        reply_error(sender, stanza, stanza_errc::service_unavailable);
+      } else if (payload->ns() == ns::disco_items) {
+        deliver(sender, co_await r.pep().disco_items(std::move(stanza), to.bare(), sender->jid().bare()));
+      } else {
+        auto result = core::stanza::make_result(stanza);
+        auto& query = result.add_child(Element("query", std::string(ns::disco_info)));
+        for (auto [category, itype] : {std::pair{"account", "registered"}, std::pair{"pubsub", "pep"}}) {
+          auto& id = query.add_child(Element("identity", std::string(ns::disco_info)));
+          id.set_attribute("category", category);
+          id.set_attribute("type", itype);
+        }
+        std::vector<std::string_view> features = {ns::disco_info, ns::disco_items};
+        const auto pep = modules::pep_features();
+        features.insert(features.end(), pep.begin(), pep.end());
+        for (auto f : features) {
+          query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
+        }
+        deliver(sender, std::move(result));
+      }
     } else if (payload != nullptr && payload->ns() == ns::private_storage &&
                (type_of(stanza) == "get" || type_of(stanza) == "set")) {
       reply_error(sender, stanza, stanza_errc::forbidden, "private data is its owner's alone"); // XEP-0049 §3
@@ -1470,7 +1530,7 @@ struct Router::Impl {
 Router::Router(const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers,
                auth::UserDirectory& users)
     : config_(config), storage_(storage), workers_(workers), users_(users), hosts_(config.hosts),
-      shared_(std::make_unique<Shared>(config, storage, workers)) {
+      shared_(std::make_unique<Shared>(*this, config, storage, workers)) {
   (void)router_metrics();
   // XEP-0115 §5.1: identities "category/type/lang/name<", then the sorted features, each
   // followed by '<'; SHA-1, base64.
@@ -1487,6 +1547,20 @@ Router::Router(const config::Config& config, storage::Storage& storage, core::as
 
 modules::MessageArchive& Router::archive() noexcept {
   return shared_->archive;
+}
+
+modules::PepService& Router::pep() noexcept {
+  return shared_->pep;
+}
+
+asio::awaitable<bool> Router::blocked_between(Jid a, Jid b) {
+  Impl impl(*this);
+  // One co_await per statement: GCC 12 mishandles co_await under a short-circuit in co_return.
+  const bool a_blocks = co_await impl.blocks(a.bare(), b);
+  if (a_blocks) {
+    co_return true;
+  }
+  co_return co_await impl.blocks(b.bare(), a);
 }
 
 void Router::forget_user(const std::string& bare) {

@@ -25,7 +25,8 @@ class Storage;
 }
 namespace parley::router::modules {
 class MessageArchive;
-}
+class PepService;
+} // namespace parley::router::modules
 
 namespace parley::router {
 
@@ -76,6 +77,10 @@ public:
   auth::UserDirectory& users() noexcept { return users_; }
   /// The message archives (XEP-0313) of users and chat rooms.
   modules::MessageArchive& archive() noexcept;
+  /// The personal eventing service (XEP-0163) at every account.
+  modules::PepService& pep() noexcept;
+  /// Whether either local account blocks the other (XEP-0191); false for JIDs not of ours.
+  boost::asio::awaitable<bool> blocked_between(core::jid::Jid a, core::jid::Jid b);
   /// An account was deleted outside the router (the admin API): what the router keeps in
   /// memory about `bare` (its block list, its archiving preferences) goes. Any thread.
   void forget_user(const std::string& bare);

@@ -140,7 +140,7 @@ int storage_command(const std::vector<std::string>& args, const parley::server::
     if (!counts) {
       if (counts.error() == parley::storage::storage_errc::conflict) {
         return fail("the target already holds users, work items, tokens, registrations, webhooks, rooms, opt-outs, "
-                    "block lists, message archives or private XML; copy only into an empty storage");
+                    "block lists, message archives, private XML or PEP nodes; copy only into an empty storage");
       }
       return fail("copy failed: " + counts.error().message());
     }
@@ -150,7 +150,8 @@ int storage_command(const std::vector<std::string>& args, const parley::server::
               << " API tokens, " << counts->registrations << " registrations, " << counts->hooks << " webhooks, "
               << counts->rooms << " chat rooms, " << counts->opt_outs << " SMS opt-outs, " << counts->blocks
               << " blocked JIDs, " << counts->archived << " archived messages, " << counts->archive_prefs
-              << " archiving preferences, " << counts->private_xml << " private XML fragments\n";
+              << " archiving preferences, " << counts->private_xml << " private XML fragments, " << counts->pep_nodes
+              << " PEP nodes (" << counts->pep_items << " items)\n";
     return 0;
   }
   std::cerr << usage;

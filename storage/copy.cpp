@@ -302,6 +302,50 @@ boost::system::result<void> copy_private_xml(Storage& from, Storage& to, CopyCou
   return {};
 }
 
+boost::system::result<void> copy_pep(Storage& from, Storage& to, CopyCounts& counts) {
+  // PepStore reads back no node creation times: a node without items gets the time of the copy.
+  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  std::string after;
+  for (;;) {
+    auto owners = from.pep().users(after, page);
+    if (!owners) {
+      return owners.error();
+    }
+    for (const auto& owner : *owners) {
+      auto nodes = from.pep().nodes(owner);
+      if (!nodes) {
+        return nodes.error();
+      }
+      for (const auto& node : *nodes) {
+        auto items = from.pep().items(owner, node.name, 0);
+        if (!items) {
+          return items.error();
+        }
+        if (items->empty()) {
+          if (auto created = to.pep().create_node(owner, node.name, node.config, now); !created) {
+            return created;
+          }
+        }
+        // Oldest first, each to the newest end: the target's order is the source's. max_items
+        // is the whole node, so that none is trimmed on the way; the first creates the node with
+        // its configuration.
+        for (auto item = items->rbegin(); item != items->rend(); ++item) {
+          if (auto published = to.pep().publish(owner, node.name, node.config, *item, items->size()); !published) {
+            return published.error();
+          }
+        }
+        counts.pep_items += items->size();
+      }
+      counts.pep_nodes += nodes->size();
+    }
+    if (owners->size() < page) {
+      break;
+    }
+    after = owners->back();
+  }
+  return {};
+}
+
 // conflict unless `to` holds nothing that a copy could merge with.
 boost::system::result<void> require_empty(Storage& to) {
   auto users = to.users().count_users();
@@ -344,8 +388,13 @@ boost::system::result<void> require_empty(Storage& to) {
   if (!private_users) {
     return private_users.error();
   }
+  auto pep_users = to.pep().users("", 1);
+  if (!pep_users) {
+    return pep_users.error();
+  }
   if (*users != 0 || !queues->empty() || !tokens->empty() || !domains->empty() || !hooks->empty() || !rooms->empty() ||
-      !opt_out_domains->empty() || !blocking->empty() || !archives->empty() || !private_users->empty()) {
+      !opt_out_domains->empty() || !blocking->empty() || !archives->empty() || !private_users->empty() ||
+      !pep_users->empty()) {
     return storage_errc::conflict;
   }
   return {};
@@ -380,7 +429,7 @@ boost::system::result<CopyCounts> copy_all(Storage& from, Storage& to,
     after = names->back();
   }
   for (auto* copy_concern : {&copy_work, &copy_tokens, &copy_registrations, &copy_hooks, &copy_rooms, &copy_opt_outs,
-                             &copy_blocks, &copy_archives, &copy_private_xml}) {
+                             &copy_blocks, &copy_archives, &copy_private_xml, &copy_pep}) {
     if (auto copied = copy_concern(from, to, counts); !copied) {
       return copied.error();
     }

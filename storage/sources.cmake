@@ -27,6 +27,7 @@ list(APPEND PARLEY_STORAGE_SOURCES
   sqlite/detail/block_store.cpp
   sqlite/detail/archive_store.cpp
   sqlite/detail/private_store.cpp
+  sqlite/detail/pep_store.cpp
 )
 list(APPEND PARLEY_STORAGE_SOURCES
   postgres/open.cpp
@@ -46,4 +47,5 @@ list(APPEND PARLEY_STORAGE_SOURCES
   postgres/detail/block_store.cpp
   postgres/detail/archive_store.cpp
   postgres/detail/private_store.cpp
+  postgres/detail/pep_store.cpp
 )

@@ -5,6 +5,7 @@
 #include "storage/hook_store.hpp"
 #include "storage/offline_store.hpp"
 #include "storage/opt_out_store.hpp"
+#include "storage/pep_store.hpp"
 #include "storage/private_store.hpp"
 #include "storage/registration_store.hpp"
 #include "storage/room_store.hpp"
@@ -42,6 +43,7 @@ public:
   virtual BlockStore& blocks() = 0;
   virtual ArchiveStore& archive() = 0;
   virtual PrivateStore& private_xml() = 0;
+  virtual PepStore& pep() = 0;
 
   /// Answers whether the database can be reached right now (one cheap query); unavailable
   /// otherwise. For health checks. Blocks on I/O like every store call.

@@ -198,6 +198,10 @@ asio::awaitable<Response> Handlers::delete_user(Call& call) {
     if (!kept) {
       return kept.error();
     }
+    auto unpublished = ctx_.storage.pep().remove_user(owner);
+    if (!unpublished) {
+      return unpublished.error();
+    }
     return {};
   };
   auto deleted = co_await blocking(std::move(job));

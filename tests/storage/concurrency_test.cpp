@@ -188,6 +188,44 @@ TEST_CASE_TEMPLATE("concurrency: the quota holds under concurrent pushes", Backe
   CHECK(testling->offline().count("alice").value() == quota);
 }
 
+TEST_CASE_TEMPLATE("concurrency: concurrent publishes to a new PEP node create it once and keep max_items", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+
+  constexpr std::size_t max_items = 3;
+  std::atomic<int> created{0};
+  std::atomic<int> found{0};
+  std::atomic<int> failed{0};
+  {
+    async::WorkerPool pool(4);
+    for (int i = 0; i < 100; ++i) {
+      pool.post([&, i] {
+        const PepItem item{"item" + std::to_string(i), "<x n='" + std::to_string(i) + "'/>", "alice@example.com/a",
+                           Timestamp(std::chrono::microseconds(i))};
+        auto published = testling->pep().publish("alice@example.com", "urn:example:node", "config", item, max_items);
+        if (!published) {
+          ++failed;
+        } else if (*published) {
+          ++created;
+        } else {
+          ++found;
+        }
+      });
+    }
+  } // the pool's destructor waits for every publish
+
+  CHECK(failed == 0);
+  CHECK(created == 1);
+  CHECK(found == 99);
+  // Each publish trimmed with every earlier one in sight: no more than max_items survive.
+  const auto items = testling->pep().items("alice@example.com", "urn:example:node", 0).value();
+  CHECK(items.size() == max_items);
+  const auto last = testling->pep().last_items(std::vector<std::string>{"alice@example.com"}).value();
+  REQUIRE(last.size() == 1);
+  CHECK(last[0].item.id == items.at(0).id);
+}
+
 TEST_CASE_TEMPLATE("concurrency: concurrent pushes for several users, one unknown, each get their own outcome",
                    Backend, PARLEY_STORAGE_BACKENDS) {
   // Backends may commit concurrent pushes together (PostgreSQL does); one push that fails

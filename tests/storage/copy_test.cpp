@@ -136,6 +136,22 @@ std::vector<std::string> all_private_xml(PrivateStore& store) {
   return out;
 }
 
+/// Every owner's PEP nodes whole, in walk order: "owner node config", then each item newest
+/// first as "  id publisher published payload".
+std::vector<std::string> all_pep(PepStore& store) {
+  std::vector<std::string> out;
+  for (const auto& owner : store.users("", 10'000).value()) {
+    for (const auto& node : store.nodes(owner).value()) {
+      out.push_back(owner + " " + node.name + " " + node.config);
+      for (const auto& item : store.items(owner, node.name, 0).value()) {
+        out.push_back("  " + item.id + " " + item.publisher + " " +
+                      std::to_string(item.published.time_since_epoch().count()) + " " + item.payload);
+      }
+    }
+  }
+  return out;
+}
+
 ArchivedMessage archived(std::string id, std::int64_t microseconds, std::string with) {
   ArchivedMessage message;
   message.stanza = "<message xmlns='jabber:client' id='" + id + "'><body>\xe2\x9c\x93</body></message>";
@@ -146,8 +162,9 @@ ArchivedMessage archived(std::string id, std::int64_t microseconds, std::string 
 }
 
 /// Fills `source` with some of everything, `numbers` registrations and `numbers` opt-outs on
-/// sms.example.com and `numbers` users with a block list, `numbers` owners with an archive and
-/// `numbers` users with private XML among it; returns the number of work events it recorded.
+/// sms.example.com and `numbers` users with a block list, `numbers` owners with an archive,
+/// `numbers` users with private XML and `numbers` owners with a PEP node among it; returns the
+/// number of work events it recorded.
 std::uint64_t fill(Storage& source, int numbers) {
   REQUIRE(source.users().create_user("alice", {scram("SCRAM-SHA-1", 'a'), scram("SCRAM-SHA-256", 'b')}));
   REQUIRE(source.users().create_user("bob", {}));
@@ -251,6 +268,31 @@ std::uint64_t fill(Storage& source, int numbers) {
                                    "name='Caf\xc3\xa9'/></storage>",
                                    at(37)));
 
+  // PEP: one node with one item for each of `numbers` owners; alice's nodes with items out of
+  // time order and republished, an empty node with its configuration.
+  for (int i = 0; i < numbers; ++i) {
+    REQUIRE(source.pep().publish("user" + std::to_string(1'000'000 + i) + "@example.com", "urn:xmpp:avatar:metadata",
+                                 "max_items=1",
+                                 PepItem{"sha" + std::to_string(i), "<metadata xmlns='urn:xmpp:avatar:metadata'/>",
+                                         "user" + std::to_string(1'000'000 + i) + "@example.com/a", at(600 + i)},
+                                 1));
+  }
+  for (int i = 0; i < 7; ++i) {
+    REQUIRE(source.pep().publish(
+        "alice@example.com", "urn:xmpp:bookmarks:1", "max_items=max",
+        PepItem{"room" + std::to_string(i) + "@conference.example.com",
+                "<conference xmlns='urn:xmpp:bookmarks:1' name='Caf\xc3\xa9 " + std::to_string(i) + "'/>",
+                "alice@example.com/phone", at(700 - i)},
+        100));
+  }
+  REQUIRE(source.pep().publish("alice@example.com", "urn:xmpp:bookmarks:1", "max_items=max",
+                               PepItem{"room2@conference.example.com", "<conference xmlns='urn:xmpp:bookmarks:1'/>",
+                                       "alice@example.com/laptop", at(650)},
+                               100));
+  REQUIRE(source.pep().retract("alice@example.com", "urn:xmpp:bookmarks:1", "room4@conference.example.com").value());
+  REQUIRE(source.pep().create_node("alice@example.com", "http://jabber.org/protocol/mood", "access_model=presence",
+                                   at(38)));
+
   StoredHook ci;
   ci.domain = "hooks.example.com";
   ci.name = "ci";
@@ -327,6 +369,8 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(counts.archived == 520 + 1100 + 2);
   CHECK(counts.archive_prefs == 52 + 1 + 1);
   CHECK(counts.private_xml == 520 + 2);
+  CHECK(counts.pep_nodes == 520 + 2);
+  CHECK(counts.pep_items == 520 + 6);
 
   CHECK(target->users().list_credentials("alice").value() == source->users().list_credentials("alice").value());
   CHECK(target->roster().get_roster("alice").value().items == source->roster().get_roster("alice").value().items);
@@ -363,6 +407,25 @@ TEST_CASE_TEMPLATE("copy: everything arrives, with ids, states, timelines and ti
   CHECK(target->private_xml().get("alice@example.com", "vcard").value() ==
         "<vCard xmlns='vcard-temp'><FN>Zo\xc3\xab \"Z\" O'Hara</FN></vCard>");
   CHECK(all_private_xml(target->private_xml()) == all_private_xml(source->private_xml()));
+  CHECK(target->pep().users("", 10'000).value().size() == 520 + 1);
+  const auto bookmarks = target->pep().items("alice@example.com", "urn:xmpp:bookmarks:1", 0).value();
+  REQUIRE(bookmarks.size() == 6);
+  CHECK(bookmarks[0].id == "room2@conference.example.com"); // republished last: newest
+  CHECK(bookmarks[0].publisher == "alice@example.com/laptop");
+  CHECK(bookmarks[0].published == at(650));
+  CHECK(bookmarks[1].id == "room6@conference.example.com");
+  CHECK(bookmarks[5].id == "room0@conference.example.com");
+  CHECK(target->pep().node("alice@example.com", "urn:xmpp:bookmarks:1").value().config == "max_items=max");
+  CHECK(target->pep().node("alice@example.com", "http://jabber.org/protocol/mood").value().config ==
+        "access_model=presence");
+  CHECK(target->pep().items("alice@example.com", "http://jabber.org/protocol/mood", 0).value().empty());
+  CHECK(all_pep(target->pep()) == all_pep(source->pep()));
+  // The copy goes on where the source stopped: a new item is the newest.
+  REQUIRE(target->pep().publish(
+      "alice@example.com", "urn:xmpp:bookmarks:1", "",
+      PepItem{"new@conference.example.com", "<conference/>", "alice@example.com/phone", at(1)}, 100));
+  CHECK(target->pep().items("alice@example.com", "urn:xmpp:bookmarks:1", 1).value().at(0).id ==
+        "new@conference.example.com");
   // Paging by id works on the copy: the ids are the source's.
   ArchiveQuery latest;
   latest.owner = "alice@example.com";
@@ -436,6 +499,13 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
   SUBCASE("a private XML fragment") {
     REQUIRE(target->private_xml().put("zed@example.com", "vcard", "<vCard xmlns='vcard-temp'/>", at(1)));
   }
+  SUBCASE("a PEP node") {
+    REQUIRE(target->pep().create_node("zed@example.com", "urn:xmpp:bookmarks:1", "", at(1)));
+  }
+  SUBCASE("a PEP item") {
+    REQUIRE(target->pep().publish("zed@example.com", "urn:xmpp:avatar:metadata", "",
+                                  PepItem{"sha", "<metadata/>", "zed@example.com/a", at(1)}, 1));
+  }
   CHECK(copy_all(*source, *target).error() == storage_errc::conflict);
   CHECK(target->users().list_users("", 10).value().size() <= 1);
   CHECK(target->users().user_exists("alice").value() == false);
@@ -449,4 +519,5 @@ TEST_CASE_TEMPLATE("copy: a target that holds anything is refused, and nothing i
   CHECK(target->archive().count("alice@example.com").value() == 0);
   CHECK(target->archive().prefs("alice@example.com").error() == storage_errc::not_found);
   CHECK(target->private_xml().keys("alice@example.com").value().empty());
+  CHECK(target->pep().nodes("alice@example.com").value().empty());
 }

@@ -248,6 +248,37 @@ CREATE TABLE private_xml (
 );
 )sql";
 
+// XEP-0163 personal eventing; the same tables as the SQLite backend's migration 10, except
+// that seq comes from a sequence: every publish takes nextval, a republished item too, which
+// moves it to the newest end. Publishes to one node hold the node's row lock until they commit,
+// so within a node seq also follows commit order. COLLATE "C": nodes and owners come back in
+// byte order.
+constexpr const char* pep_schema = R"sql(
+CREATE TABLE pep_nodes (
+  owner       TEXT COLLATE "C" NOT NULL CHECK (owner <> ''),
+  node        TEXT COLLATE "C" NOT NULL CHECK (node <> ''),
+  config      TEXT NOT NULL,
+  created_us  BIGINT NOT NULL,
+  PRIMARY KEY (owner, node)
+);
+
+CREATE SEQUENCE pep_item_seq AS BIGINT;
+
+CREATE TABLE pep_items (
+  owner         TEXT COLLATE "C" NOT NULL,
+  node          TEXT COLLATE "C" NOT NULL,
+  item_id       TEXT COLLATE "C" NOT NULL CHECK (item_id <> ''),
+  payload       TEXT NOT NULL,
+  publisher     TEXT NOT NULL,
+  published_us  BIGINT NOT NULL,
+  seq           BIGINT NOT NULL,
+  PRIMARY KEY (owner, node, item_id),
+  FOREIGN KEY (owner, node) REFERENCES pep_nodes(owner, node) ON DELETE CASCADE
+);
+CREATE INDEX pep_items_by_node ON pep_items(owner, node, seq);
+ALTER SEQUENCE pep_item_seq OWNED BY pep_items.seq;
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "durable work queue", work_queue_schema},
@@ -258,6 +289,7 @@ constexpr std::array all_migrations{
     Migration{7, "block lists", block_schema},
     Migration{8, "message archives and archiving preferences", archive_schema},
     Migration{9, "private XML and vCards", private_schema},
+    Migration{10, "personal eventing (PEP)", pep_schema},
 };
 
 // pg_advisory_xact_lock key: "parl" in ASCII.

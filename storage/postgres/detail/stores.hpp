@@ -264,12 +264,39 @@ private:
   Database& database_;
 };
 
+class PepStore final : public storage::PepStore {
+public:
+  explicit PepStore(Database& database) noexcept : database_(database) {}
+
+  boost::system::result<std::vector<PepNode>> nodes(std::string_view owner) override;
+  boost::system::result<PepNode> node(std::string_view owner, std::string_view node) override;
+  boost::system::result<void> create_node(std::string_view owner, std::string_view node, std::string_view config,
+                                          Timestamp now) override;
+  boost::system::result<void> configure_node(std::string_view owner, std::string_view node,
+                                             std::string_view config) override;
+  boost::system::result<bool> delete_node(std::string_view owner, std::string_view node) override;
+  boost::system::result<bool> publish(std::string_view owner, std::string_view node, std::string_view config_if_new,
+                                      const PepItem& item, std::size_t max_items) override;
+  boost::system::result<bool> retract(std::string_view owner, std::string_view node, std::string_view item_id) override;
+  boost::system::result<std::size_t> purge(std::string_view owner, std::string_view node) override;
+  boost::system::result<std::vector<PepItem>> items(std::string_view owner, std::string_view node,
+                                                    std::size_t max) override;
+  boost::system::result<std::vector<PepItem>> items_by_id(std::string_view owner, std::string_view node,
+                                                          std::span<const std::string> ids) override;
+  boost::system::result<std::vector<PepLastItem>> last_items(std::span<const std::string> owners) override;
+  boost::system::result<std::size_t> remove_user(std::string_view owner) override;
+  boost::system::result<std::vector<std::string>> users(std::string_view after, std::size_t limit) override;
+
+private:
+  Database& database_;
+};
+
 class PostgresStorage final : public Storage {
 public:
   explicit PostgresStorage(Options options)
       : database_(std::move(options)), users_(database_), roster_(database_), offline_(database_), work_(database_),
         seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_), rooms_(database_),
-        opt_outs_(database_), blocks_(database_), archive_(database_), private_xml_(database_) {}
+        opt_outs_(database_), blocks_(database_), archive_(database_), private_xml_(database_), pep_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -286,6 +313,7 @@ public:
   storage::BlockStore& blocks() override { return blocks_; }
   storage::ArchiveStore& archive() override { return archive_; }
   storage::PrivateStore& private_xml() override { return private_xml_; }
+  storage::PepStore& pep() override { return pep_; }
   std::string_view backend_name() const noexcept override { return "postgres"; }
   boost::system::result<void> ping() override {
     return database_.with_connection([](Connection& connection) -> boost::system::result<void> {
@@ -312,6 +340,7 @@ private:
   BlockStore blocks_;
   ArchiveStore archive_;
   PrivateStore private_xml_;
+  PepStore pep_;
 };
 
 inline std::int64_t micros(Timestamp t) noexcept {

@@ -251,6 +251,34 @@ CREATE TABLE private_xml (
 ) WITHOUT ROWID;
 )sql";
 
+// XEP-0163 personal eventing: each user's nodes (configuration opaque to the store) and their
+// items. seq is publication order: AUTOINCREMENT never hands a value out twice, and a republished
+// item is deleted and inserted anew, so it takes the newest place. Deleting a node deletes its
+// items (ON DELETE CASCADE). The index reads one node's items newest first, and its newest item
+// with one probe.
+constexpr const char* pep_schema = R"sql(
+CREATE TABLE pep_nodes (
+  owner       TEXT NOT NULL CHECK (owner <> ''),
+  node        TEXT NOT NULL CHECK (node <> ''),
+  config      TEXT NOT NULL,
+  created_us  INTEGER NOT NULL,
+  PRIMARY KEY (owner, node)
+) WITHOUT ROWID;
+
+CREATE TABLE pep_items (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner         TEXT NOT NULL,
+  node          TEXT NOT NULL,
+  item_id       TEXT NOT NULL CHECK (item_id <> ''),
+  payload       TEXT NOT NULL,
+  publisher     TEXT NOT NULL,
+  published_us  INTEGER NOT NULL,
+  UNIQUE (owner, node, item_id),
+  FOREIGN KEY (owner, node) REFERENCES pep_nodes(owner, node) ON DELETE CASCADE
+);
+CREATE INDEX pep_items_by_node ON pep_items(owner, node, seq);
+)sql";
+
 constexpr std::array all_migrations{
     Migration{1, "users, SCRAM credentials, rosters, offline messages", initial_schema},
     Migration{2, "work queue", work_queue_schema},
@@ -261,6 +289,7 @@ constexpr std::array all_migrations{
     Migration{7, "block lists", block_schema},
     Migration{8, "message archives and archiving preferences", archive_schema},
     Migration{9, "private XML and vCards", private_schema},
+    Migration{10, "personal eventing (PEP)", pep_schema},
 };
 
 } // namespace

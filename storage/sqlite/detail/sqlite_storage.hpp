@@ -6,6 +6,7 @@
 #include "storage/sqlite/detail/hook_store.hpp"
 #include "storage/sqlite/detail/offline_store.hpp"
 #include "storage/sqlite/detail/opt_out_store.hpp"
+#include "storage/sqlite/detail/pep_store.hpp"
 #include "storage/sqlite/detail/private_store.hpp"
 #include "storage/sqlite/detail/registration_store.hpp"
 #include "storage/sqlite/detail/room_store.hpp"
@@ -24,7 +25,8 @@ public:
   SqliteStorage(std::filesystem::path file, Options options)
       : database_(std::move(file), options), users_(database_), roster_(database_), offline_(database_),
         work_(database_), seen_(database_), tokens_(database_), registrations_(database_), hooks_(database_),
-        rooms_(database_), opt_outs_(database_), blocks_(database_), archive_(database_), private_xml_(database_) {}
+        rooms_(database_), opt_outs_(database_), blocks_(database_), archive_(database_), private_xml_(database_),
+        pep_(database_) {}
 
   Database& database() noexcept { return database_; }
 
@@ -41,6 +43,7 @@ public:
   storage::BlockStore& blocks() override { return blocks_; }
   storage::ArchiveStore& archive() override { return archive_; }
   storage::PrivateStore& private_xml() override { return private_xml_; }
+  storage::PepStore& pep() override { return pep_; }
   std::string_view backend_name() const noexcept override { return "sqlite"; }
 
 private:
@@ -58,6 +61,7 @@ private:
   BlockStore blocks_;
   ArchiveStore archive_;
   PrivateStore private_xml_;
+  PepStore pep_;
 };
 
 } // namespace parley::storage::sqlite::detail

@@ -1,0 +1,95 @@
+#pragma once
+// The personal eventing service (XEP-0163) at every account's bare JID: the XEP-0060 subset
+// clients rely on (publish with publish-options, retrieve, retract, create, configure,
+// delete, purge), notifications filtered by the "+notify" features of each resource's entity
+// capabilities (XEP-0115), the last items sent when a resource comes online, and the access
+// models presence, open and whitelist. Avatars (XEP-0084), OMEMO device lists and bundles
+// (XEP-0384) and bookmarks (XEP-0402) are nodes like any other.
+
+#include "core/jid/jid.hpp"
+#include "core/xml/element.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::router {
+class Router;
+class Session;
+} // namespace parley::router
+
+namespace parley::router::modules {
+
+struct NodeConfig;
+
+class PepService {
+public:
+  explicit PepService(Router& router);
+  ~PepService();
+  PepService(const PepService&) = delete;
+  PepService& operator=(const PepService&) = delete;
+
+  /// An iq get or set with a pubsub or pubsub#owner payload from the local user `sender` to the
+  /// bare JID `owner` (their own, or another local user's that exists): answered to `sender`.
+  boost::asio::awaitable<void> iq(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner);
+
+  /// The disco#items answer for `owner`'s bare JID: the nodes `requester` may retrieve.
+  boost::asio::awaitable<core::xml::Element> disco_items(core::xml::Element iq, core::jid::Jid owner,
+                                                         core::jid::Jid requester);
+
+  /// An available presence `sender` has just broadcast. Learns its entity capabilities (asks
+  /// the client when they are new) and, when `send_last`, sends the last item of each node
+  /// of its contacts (and its own) that it has a "+notify" interest in (XEP-0163 §4.3.2).
+  boost::asio::awaitable<void> available(std::shared_ptr<Session> sender, core::xml::Element presence, bool send_last);
+
+  /// An iq result or error addressed to the server: true when it answered one of the
+  /// service's capability queries (and was taken care of).
+  boost::asio::awaitable<bool> iq_answer(core::xml::Element iq);
+
+  /// How many capability sets are known (for tests and metrics).
+  std::size_t known_caps() const;
+
+private:
+  using Features = std::shared_ptr<const std::vector<std::string>>;
+  struct Pending {
+    std::string full;      ///< the resource asked
+    std::string ver;       ///< its claimed verification string
+    std::string hash;      ///< the hash function it named
+    bool send_last = false;
+  };
+
+  Features features_of(const std::string& full, const core::xml::Element* presence) const;
+  boost::asio::awaitable<void> send_last_items(std::shared_ptr<Session> session, Features features);
+  /// Every available resource entitled to and interested in `node` of `owner` gets make(to).
+  template <class Make>
+  boost::asio::awaitable<void> notify(core::jid::Jid owner, const NodeConfig& config, std::string node, Make make);
+  boost::asio::awaitable<bool> may_retrieve(const core::jid::Jid& owner, const core::jid::Jid& requester,
+                                            const NodeConfig& config);
+
+  boost::asio::awaitable<void> publish(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner,
+                                       const core::xml::Element& pubsub);
+  boost::asio::awaitable<void> retrieve(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner,
+                                        const core::xml::Element& items);
+  boost::asio::awaitable<void> retract(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner,
+                                       const core::xml::Element& retract);
+  boost::asio::awaitable<void> create(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner,
+                                      const core::xml::Element& pubsub);
+  boost::asio::awaitable<void> owner_iq(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner,
+                                        const core::xml::Element& payload);
+
+  Router& router_;
+  mutable std::mutex mutex_;
+  /// Feature sets by verification string (verified answers), or by "full JID\nver" for
+  /// answers that did not verify (they apply to that resource only).
+  std::unordered_map<std::string, Features> caps_;
+  std::unordered_map<std::string, Pending> pending_;
+  std::atomic<std::uint64_t> counter_{0};
+};
+
+} // namespace parley::router::modules
