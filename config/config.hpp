@@ -159,6 +159,25 @@ struct ArchiveConfig {
   bool rooms = true;
 };
 
+/// HTTP File Upload (XEP-0363): a service at its own domain that hands local users upload
+/// slots on the [http] listener. Files live under `<data_dir>/upload/`.
+struct UploadConfig {
+  bool enabled = true;
+  /// The service's domain. Empty: "upload." followed by the first of [server] hosts that is a
+  /// name (not an IP literal); with none, no service.
+  std::string domain;
+  /// The largest file a slot is given for (ejabberd's default, 100 MiB).
+  std::uint64_t max_file_size = 100ULL * 1024 * 1024;
+  /// MIME types a file may have: "image/png", or "image/*" for a whole top-level type. Empty:
+  /// any type.
+  std::vector<std::string> allowed_types;
+  /// Uploaded files older than this are deleted; 0 keeps them for ever.
+  std::uint32_t expire_after_days = 30;
+  /// The base URL clients reach the [http] listener at ("https://xmpp.example.com"), as the
+  /// start of every slot URL. Empty: http://[http] address:port.
+  std::string public_url;
+};
+
 /// What a gateway turns messages into.
 enum class GatewayKind { webhook, sms, email };
 
@@ -432,6 +451,7 @@ struct Config {
   std::vector<GatewayConfig> gateways;
   MucConfig muc;
   ArchiveConfig archive;
+  UploadConfig upload;
 };
 
 } // namespace parley::config

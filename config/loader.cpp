@@ -428,6 +428,7 @@ private:
   void read_email(Section& section, const toml::table& table, GatewayConfig& gateway, const Config& config);
   void read_muc(const toml::table* table, Config& config);
   void read_archive(const toml::table* table, Config& config);
+  void read_upload(const toml::table* table, Config& config);
   std::string homes_of(std::string_view key, std::string_view except) const;
 
   std::string source_;
@@ -821,7 +822,8 @@ LoadResult Loader::load(const toml::table& root) {
                                                std::string_view("http"),   std::string_view("admin"),
                                                std::string_view("limits"), std::string_view("storage"),
                                                std::string_view("auth"),   std::string_view("gateway"),
-                                               std::string_view("muc"),    std::string_view("archive")};
+                                               std::string_view("muc"),    std::string_view("archive"),
+                                               std::string_view("upload")};
 
   for (auto&& [key, node] : root) {
     const bool known =
@@ -1004,6 +1006,7 @@ LoadResult Loader::load(const toml::table& root) {
   read_gateways(root, config);
   read_muc(table("muc"), config);
   read_archive(table("archive"), config);
+  read_upload(table("upload"), config);
 
   report_unknown();
 
@@ -1695,6 +1698,98 @@ void Loader::read_archive(const toml::table* table, Config& config) {
   archive.read_integer("max_page", config.archive.max_page, 1, 10'000);
   archive.read_bool("rooms", config.archive.rooms);
   archive.finish();
+}
+
+namespace {
+
+/// A MIME type token (RFC 9110 §5.6.2) in lower case.
+bool mime_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || std::string_view("!#$&-^_.+").find(c) != std::string_view::npos;
+  });
+}
+
+/// `allowed_types` of [upload]: "type/subtype" or "type/*", lower-cased, each once.
+void read_mime_types(Section& section, std::string_view key, std::vector<std::string>& out) {
+  Field field;
+  const toml::node* node = section.lookup(key, field);
+  if (node == nullptr) {
+    return;
+  }
+  const auto* array = node->as_array();
+  if (array == nullptr) {
+    section.wrong_type(field, key, *node, "an array of strings");
+    return;
+  }
+  std::vector<std::string> types;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const auto* value = element.as_string();
+    const std::string element_key = std::string(key) + "[" + std::to_string(i) + "]";
+    if (value == nullptr) {
+      section.error(position_of(element.source()), element_key,
+                    "expected a string, got " + std::string(describe(element.type())));
+      continue;
+    }
+    std::string type = value->get();
+    for (auto& c : type) {
+      c = ascii_lower(c);
+    }
+    const auto slash = type.find('/');
+    const std::string_view top = std::string_view(type).substr(0, slash);
+    const std::string_view sub = slash == std::string::npos ? std::string_view() : std::string_view(type).substr(slash + 1);
+    if (slash == std::string::npos || !mime_token(top) || (sub != "*" && !mime_token(sub))) {
+      section.error(position_of(element.source()), element_key,
+                    quote(value->get()) + " is not a MIME type; expected \"type/subtype\" or \"type/*\", such as \"image/*\"");
+      continue;
+    }
+    if (std::find(types.begin(), types.end(), type) != types.end()) {
+      section.error(position_of(element.source()), element_key, quote(value->get()) + " is listed twice");
+      continue;
+    }
+    types.push_back(std::move(type));
+  }
+  out = std::move(types);
+}
+
+} // namespace
+
+void Loader::read_upload(const toml::table* table, Config& config) {
+  Section upload(*this, "upload", table);
+  UploadConfig& u = config.upload;
+  const Field enabled = upload.read_bool("enabled", u.enabled);
+  const Field domain = upload.read_string("domain", u.domain, Section::Empty::allowed);
+  upload.read_integer("max_file_size", u.max_file_size, 1, 64 * gib, Section::Unit::bytes);
+  read_mime_types(upload, "allowed_types", u.allowed_types);
+  upload.read_integer("expire_after_days", u.expire_after_days, 0, 36'500, Section::Unit::count, "0 keeps files for ever");
+  const Field public_url = upload.read_string("public_url", u.public_url, Section::Empty::allowed);
+  if (public_url.usable() && !u.public_url.empty()) {
+    if (const auto problem = base_url_problem(u.public_url)) {
+      upload.error(public_url.value, "public_url", *problem);
+    }
+  }
+  upload.finish();
+  if (!enabled.usable() || !domain.usable() || !u.enabled || u.domain.empty()) {
+    // The default domain, upload.<first host>, is derived where the service starts.
+    return;
+  }
+  if (const auto problem = host_problem(u.domain)) {
+    upload.error(domain.value, "domain", quote(u.domain) + " " + *problem);
+    return;
+  }
+  const auto same = [&](const std::string& other) { return iequals(other, u.domain); };
+  if (std::any_of(config.hosts.begin(), config.hosts.end(), same)) {
+    upload.error(domain.value, "domain", quote(u.domain) + " is also in [server] hosts; the upload service needs a domain of its own");
+  } else if (std::any_of(config.gateways.begin(), config.gateways.end(),
+                         [&](const GatewayConfig& g) { return same(g.domain); })) {
+    upload.error(domain.value, "domain", quote(u.domain) + " is also a [[gateway]] domain; set [upload] domain to another one");
+  } else if (config.muc.enabled &&
+             (same(config.muc.domain) ||
+              (config.muc.domain.empty() &&
+               std::any_of(config.hosts.begin(), config.hosts.end(),
+                           [&](const std::string& host) { return same("conference." + host); })))) {
+    upload.error(domain.value, "domain", quote(u.domain) + " is also the [muc] domain; set [upload] domain to another one");
+  }
 }
 
 void Loader::report_unknown() {

@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libssl-dev libxml2-dev libcurl4-openssl-dev nlohmann-json3-dev
   libpq-dev libsqlite3-dev doctest-dev libtomlplusplus-dev libspdlog-dev libidn-dev libgmime-3.0-dev
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
-  openssl python3-slixmpp
+  openssl python3-slixmpp python3-aiohttp
 )
 # Test-only peers are pulled in by the test command (PARLEY_WITH_TEST_PEERS=1).
 if [[ "${PARLEY_WITH_TEST_PEERS:-0}" == 1 ]]; then

@@ -10,6 +10,7 @@
 #include "core/tls/server_context.hpp"
 #include "router/c2s/c2s_service.hpp"
 #include "router/muc/muc_service.hpp"
+#include "router/upload/upload_service.hpp"
 #include "gateways/gateway_service.hpp"
 #include "gateways/registry.hpp"
 #include "server/admin/admin_api.hpp"
@@ -54,6 +55,8 @@ struct Daemon::Impl {
   std::vector<std::shared_ptr<gateways::GatewayService>> gateway_services;
   /// The chat services ([muc]), one per domain; handlers of the router like the gateways.
   std::vector<std::shared_ptr<router::muc::MucService>> muc_services;
+  /// HTTP File Upload ([upload]), when enabled: a handler of the router with HTTP routes.
+  std::shared_ptr<router::upload::UploadService> upload;
   /// The scrape-time gauges read the router, storage and gateway services: they go first.
   MetricsRoutes metrics;
 
@@ -164,6 +167,17 @@ struct Daemon::Impl {
       router->add_domain(domain, service);
       muc_services.push_back(std::move(service));
     }
+    if (const auto domain = router::upload::service_domain(config); !domain.empty()) {
+      auto opened_upload = router::upload::UploadService::open(*router, config, data_dir);
+      if (!opened_upload) {
+        spdlog::critical("upload: cannot prepare {}: {}", (data_dir / "upload").string(), opened_upload.error().message());
+        return false;
+      }
+      upload = std::move(*opened_upload);
+      router->add_domain(domain, upload);
+      spdlog::info("upload: HTTP file upload service {} (files up to {} bytes, under {})", domain,
+                   config.upload.max_file_size, router::upload::public_base_url(config));
+    }
     c2s = router::c2s::C2sService::create(io, config, tls, *router);
     c2s_listener = core::net::TcpListener::create(io, "c2s", [svc = c2s](asio::ip::tcp::socket s) {
       svc->accept(std::move(s), false);
@@ -199,6 +213,9 @@ struct Daemon::Impl {
     for (const auto& service : gateway_services) {
       service->start(); // adds its HTTP routes: before the listener starts
     }
+    if (upload) {
+      upload->install(*http);
+    }
     admin_api = std::make_unique<admin::AdminApi>(
         admin::Context{config, io, *router, *storage, *workers, gateway_services, muc_services});
     if (config.admin.port != 0) {
@@ -224,7 +241,25 @@ struct Daemon::Impl {
     if (config.archive.enabled && config.archive.retention_days > 0) {
       asio::co_spawn(io, expire_archives(), asio::detached);
     }
+    if (upload) {
+      asio::co_spawn(io, expire_uploads(), asio::detached);
+    }
     return true;
+  }
+
+  /// [upload] expire_after_days: old files (and what broken-off uploads left) go a minute after
+  /// start, then once an hour.
+  asio::awaitable<void> expire_uploads() {
+    asio::steady_timer timer(io, std::chrono::minutes(1));
+    for (;;) {
+      co_await timer.async_wait(asio::use_awaitable);
+      auto job = [this] { return upload->expire_now(); };
+      const std::size_t removed = co_await workers->run(std::move(job));
+      if (removed > 0) {
+        spdlog::info("upload: {} expired files deleted", removed);
+      }
+      timer.expires_after(std::chrono::hours(1));
+    }
   }
 
   /// [archive] retention_days: expired messages go a minute after start, then once an hour.

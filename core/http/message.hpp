@@ -18,6 +18,9 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::map<std::string, std::string, std::less<>> params; ///< from `{name}` segments of the route
   std::string body;
+  /// A route with RouteOptions::body_to_file: the file the body was written to (`body` stays
+  /// empty). The handler owns it from then on: it renames or removes it.
+  std::string body_file;
   std::string remote_address;
 
   /// The first header with this (lower-case) name.
@@ -30,6 +33,9 @@ struct Response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  /// Set: the body is this file, streamed from disk (`body` is ignored; Content-Length is the
+  /// file's size). A file that cannot be opened any more answers 404.
+  std::string body_file;
 
   static Response json(unsigned status, std::string body);
   /// RFC 9457 problem details. `type` is a stable URI reference naming the error.

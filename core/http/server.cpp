@@ -14,12 +14,16 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/file_body.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/message.hpp>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <list>
 #include <mutex>
 
@@ -52,6 +56,7 @@ struct Route {
   std::string pattern; ///< as given to add_route: the `route` label of the metrics
   std::vector<std::string> segments;
   Handler handler;
+  RouteOptions options;
 };
 
 /// parley_http_requests_total and parley_http_request_duration_seconds. Label values come from
@@ -204,7 +209,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (!ok) {
         continue;
       }
-      if (route.method != method) {
+      // RFC 9110 §9.3.2: HEAD wherever GET.
+      if (route.method != method && !(method == "HEAD" && route.method == "GET")) {
         status = 405;
         continue;
       }
@@ -214,8 +220,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     return nullptr;
   }
 
-  /// Sets `route_label` to the pattern of the route that answered (left as is when none did).
-  asio::awaitable<Response> dispatch(Request req, std::string_view& route_label) {
+  /// Parses the target into `req` and finds its route. Null with `error` set when there is
+  /// none (400, 404, 405).
+  const Route* route_of(Request& req, Response& error) const {
     const auto qpos = req.target.find('?');
     const std::string_view raw_path = std::string_view(req.target).substr(0, qpos);
     if (qpos != std::string::npos) {
@@ -225,7 +232,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     for (auto seg : split_path(raw_path)) {
       auto decoded = percent_decode(seg);
       if (!decoded) {
-        co_return Response::problem(400, "urn:parley:problem:bad-request", "Bad Request", "malformed path");
+        error = Response::problem(400, "urn:parley:problem:bad-request", "Bad Request", "malformed path");
+        return nullptr;
       }
       segments.push_back(std::move(*decoded));
     }
@@ -233,14 +241,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     unsigned status = 404;
     const Route* route = match(req.method, segments, req.params, status);
     if (route == nullptr) {
-      if (status == 405) {
-        co_return Response::problem(405, "urn:parley:problem:method-not-allowed", "Method Not Allowed");
-      }
-      co_return Response::problem(404, "urn:parley:problem:not-found", "Not Found",
-                                  "no resource at " + req.path);
+      error = status == 405 ? Response::problem(405, "urn:parley:problem:method-not-allowed", "Method Not Allowed")
+                            : Response::problem(404, "urn:parley:problem:not-found", "Not Found",
+                                                "no resource at " + req.path);
     }
-    route_label = route->pattern;
-    const Handler& handler = route->handler;
+    return route;
+  }
+
+  static asio::awaitable<Response> dispatch(const Route& route, Request req) {
+    const Handler& handler = route.handler;
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
         [&handler, &req](auto completion) {
           auto shared = std::make_shared<decltype(completion)>(std::move(completion));
@@ -252,20 +261,96 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         asio::use_awaitable);
   }
 
-  static asio::awaitable<void> write(beast::tcp_stream& stream, const Response& res, unsigned version,
-                                     bool keep_alive) {
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+  template <class Message>
+  static void set_fields(Message& out, const Response& res, bool keep_alive) {
     out.set(bhttp::field::server, "parley");
-    if (!res.body.empty() || res.status >= 200) {
+    if (!res.body.empty() || !res.body_file.empty() || res.status >= 200) {
       out.set(bhttp::field::content_type, res.content_type);
     }
     for (const auto& [name, value] : res.headers) {
       out.set(name, value);
     }
-    out.body() = res.body;
     out.keep_alive(keep_alive);
+  }
+
+  /// Writes `res`; a HEAD request (`head`) gets the header only, with the body's length.
+  asio::awaitable<void> write(beast::tcp_stream& stream, const Response& res, unsigned version, bool keep_alive,
+                              bool head = false) {
+    if (!res.body_file.empty()) {
+      bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(res.status), version};
+      beast::error_code ec;
+      out.body().open(res.body_file.c_str(), beast::file_mode::scan, ec);
+      if (ec) {
+        // Gone between the handler's check and now (expired, say).
+        const Response gone = Response::problem(404, "urn:parley:problem:not-found", "Not Found");
+        co_await write(stream, gone, version, keep_alive, head);
+        co_return;
+      }
+      set_fields(out, res, keep_alive);
+      out.prepare_payload();
+      if (head) {
+        bhttp::response<bhttp::empty_body> header{out.base()};
+        co_await bhttp::async_write(stream, header, asio::as_tuple(asio::use_awaitable));
+        co_return;
+      }
+      // A large file takes longer than one request timeout: the timeout applies per chunk.
+      bhttp::response_serializer<bhttp::file_body> serializer{out};
+      while (!serializer.is_done()) {
+        stream.expires_after(options.request_timeout);
+        auto [write_ec, n] =
+            co_await bhttp::async_write_some(stream, serializer, asio::as_tuple(asio::use_awaitable));
+        (void)n;
+        if (write_ec) {
+          co_return;
+        }
+      }
+      co_return;
+    }
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    set_fields(out, res, keep_alive);
+    if (head) {
+      bhttp::response<bhttp::empty_body> header{static_cast<bhttp::status>(res.status), version};
+      for (const auto& field : out) {
+        header.set(field.name_string(), field.value());
+      }
+      header.keep_alive(keep_alive);
+      header.content_length(res.body.size());
+      co_await bhttp::async_write(stream, header, asio::as_tuple(asio::use_awaitable));
+      co_return;
+    }
+    out.body() = res.body;
     out.prepare_payload();
     co_await bhttp::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
+  }
+
+  /// Answers with `res` and ends the connection without reading the rest of the body: a
+  /// lingering close (RFC 9112 §9.6): stop sending, then read and drop what the client is still
+  /// sending for a moment. Closing with its body unread would make the kernel answer with a
+  /// reset, which can destroy the response before the client reads it.
+  asio::awaitable<void> refuse_and_close(beast::tcp_stream& stream, const Response& res, std::uint64_t limit) {
+    stream.expires_after(options.request_timeout);
+    co_await write(stream, res, 11, false);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16384> sink{};
+    for (std::uint64_t drained = 0; drained < 4 * limit + (1U << 20);) {
+      auto [read_ec, got] = co_await stream.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+      if (read_ec) {
+        break;
+      }
+      drained += got;
+    }
+  }
+
+  static Response too_large(std::uint64_t limit) {
+    return Response::problem(413, "urn:parley:problem:too-large", "Payload Too Large",
+                             "the body exceeds " + std::to_string(limit) + " bytes");
+  }
+
+  static bool is_quiet_end(const boost::system::error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+           ec == asio::error::connection_reset || ec == asio::error::eof;
   }
 
   static asio::awaitable<void> serve(std::shared_ptr<Impl> self, std::shared_ptr<beast::tcp_stream> stream) {
@@ -279,83 +364,183 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     for (;;) {
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.body_limit(self->options.max_body_bytes);
-      parser.header_limit(static_cast<std::uint32_t>(self->options.max_header_bytes));
+      // The header first: the route decides the body's limit and where the body goes.
+      bhttp::request_parser<bhttp::empty_body> head;
+      head.body_limit(boost::none);
+      head.header_limit(static_cast<std::uint32_t>(self->options.max_header_bytes));
       stream->expires_after(buffer.size() == 0 ? self->options.idle_timeout : self->options.request_timeout);
-      auto [ec, n] = co_await bhttp::async_read(*stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await bhttp::async_read_header(*stream, buffer, head, asio::as_tuple(asio::use_awaitable));
       (void)n;
-      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-          ec == asio::error::connection_reset || ec == asio::error::eof) {
+      if (is_quiet_end(ec)) {
         break;
       }
       // Requests refused before routing count as unmatched; their method is known only once the
       // header has been read.
-      const auto refused = [&](unsigned status) {
-        HttpMetrics::get().count(unmatched_route,
-                                 parser.is_header_done() ? std::string_view(parser.get().method_string()) : "", status);
-      };
-      if (ec == bhttp::error::body_limit) {
-        refused(413);
-        stream->expires_after(self->options.request_timeout);
-        co_await write(*stream, Response::problem(413, "urn:parley:problem:too-large", "Payload Too Large",
-                                                  "the body exceeds " + std::to_string(self->options.max_body_bytes) +
-                                                      " bytes"),
-                       11, false);
-        // A lingering close (RFC 9112 §9.6): stop sending, then read and drop what the client
-        // is still sending for a moment. Closing with its body unread would make the kernel
-        // answer with a reset, which can destroy the 413 before the client reads it.
-        boost::system::error_code ignored;
-        stream->socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-        stream->expires_after(std::chrono::seconds(2));
-        std::array<char, 16384> sink{};
-        for (std::size_t drained = 0; drained < 4 * self->options.max_body_bytes + (1U << 20);) {
-          auto [read_ec, got] = co_await stream->async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
-          if (read_ec) {
-            break;
-          }
-          drained += got;
-        }
-        break;
+      std::string method_seen;
+      if (head.is_header_done()) {
+        method_seen = std::string(head.get().method_string());
       }
+      const auto refused = [&](unsigned status) { HttpMetrics::get().count(unmatched_route, method_seen, status); };
       if (ec == bhttp::error::header_limit) {
         refused(431);
-        co_await write(*stream, Response::problem(431, "urn:parley:problem:headers-too-large",
-                                                  "Request Header Fields Too Large"), 11, false);
+        const Response answer = Response::problem(431, "urn:parley:problem:headers-too-large",
+                                                  "Request Header Fields Too Large");
+        co_await self->write(*stream, answer, 11, false);
         break;
       }
       if (ec) {
         refused(400);
         stream->expires_after(self->options.request_timeout);
-        co_await write(*stream, Response::problem(400, "urn:parley:problem:bad-request", "Bad Request", ec.message()),
-                       11, false);
+        const Response answer = Response::problem(400, "urn:parley:problem:bad-request", "Bad Request", ec.message());
+        co_await self->write(*stream, answer, 11, false);
         break;
       }
       const auto started = std::chrono::steady_clock::now();
-      auto msg = parser.release();
       Request req;
-      req.method = std::string(msg.method_string());
-      req.target = std::string(msg.target());
-      for (const auto& field : msg) {
-        std::string name(field.name_string());
-        for (auto& c : name) {
-          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      {
+        const auto& msg = head.get();
+        req.method = std::string(msg.method_string());
+        req.target = std::string(msg.target());
+        for (const auto& field : msg) {
+          std::string name(field.name_string());
+          for (auto& c : name) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          }
+          req.headers.emplace_back(std::move(name), std::string(field.value()));
         }
-        req.headers.emplace_back(std::move(name), std::string(field.value()));
       }
-      req.body = std::move(msg.body());
       req.remote_address = remote;
-      const bool keep_alive = msg.keep_alive();
-      const unsigned version = msg.version();
+      const bool keep_alive = head.get().keep_alive();
+      const unsigned version = head.get().version();
+      const bool is_head = req.method == "HEAD";
       const std::string_view method = HttpMetrics::method_label(req.method);
+      Response unrouted;
+      const Route* route = self->route_of(req, unrouted);
+      const std::uint64_t limit = route != nullptr && route->options.max_body_bytes != 0
+                                      ? route->options.max_body_bytes
+                                      : self->options.max_body_bytes;
+      if (const auto length = head.content_length(); length && *length > limit) {
+        refused(413);
+        const Response answer = too_large(limit);
+        co_await self->refuse_and_close(*stream, answer, limit);
+        break;
+      }
+      const bool to_file = route != nullptr && route->options.body_to_file;
+      std::string body_path;
+      if (to_file) {
+        auto verdict = route->options.body_to_file(req);
+        if (auto* answer = std::get_if<Response>(&verdict)) {
+          HttpMetrics::get().count(route->pattern, method, answer->status);
+          if (head.is_done()) {
+            stream->expires_after(self->options.request_timeout);
+            co_await self->write(*stream, *answer, version, keep_alive, is_head);
+            if (!keep_alive) {
+              break;
+            }
+            continue;
+          }
+          co_await self->refuse_and_close(*stream, *answer, limit);
+          break;
+        }
+        body_path = std::get<std::string>(std::move(verdict));
+      }
+      if (!head.is_done()) {
+        if (const auto expect = req.header("expect"); expect && beast::iequals(*expect, "100-continue")) {
+          // The client waits for this before it sends a large body (curl does).
+          bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
+          stream->expires_after(self->options.request_timeout);
+          co_await bhttp::async_write(*stream, go_on, asio::as_tuple(asio::use_awaitable));
+        }
+      }
+      if (to_file) {
+        bhttp::request_parser<bhttp::file_body> parser{std::move(head)};
+        parser.body_limit(limit);
+        beast::error_code open_ec;
+        parser.get().body().open(body_path.c_str(), beast::file_mode::write_new, open_ec);
+        if (open_ec) {
+          spdlog::warn("http: cannot create {}: {}", body_path, open_ec.message());
+          if (route->options.body_abandoned) {
+            route->options.body_abandoned(req, body_path);
+          }
+          HttpMetrics::get().count(route->pattern, method, 500);
+          const Response answer =
+              Response::problem(500, "urn:parley:problem:internal", "Internal Server Error", "cannot store the body");
+          co_await self->refuse_and_close(*stream, answer, limit);
+          break;
+        }
+        boost::system::error_code read_ec;
+        while (!parser.is_done()) {
+          // Per chunk: a large body may take longer than one request timeout in all.
+          stream->expires_after(self->options.request_timeout);
+          auto [chunk_ec, got] = co_await bhttp::async_read_some(*stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+          (void)got;
+          if (chunk_ec) {
+            read_ec = chunk_ec;
+            break;
+          }
+        }
+        parser.get().body().close();
+        if (read_ec) {
+          std::error_code ignored;
+          std::filesystem::remove(body_path, ignored);
+          if (route->options.body_abandoned) {
+            route->options.body_abandoned(req, body_path);
+          }
+          if (read_ec == bhttp::error::body_limit) {
+            HttpMetrics::get().count(route->pattern, method, 413);
+            const Response answer = too_large(limit);
+            co_await self->refuse_and_close(*stream, answer, limit);
+          } else if (!is_quiet_end(read_ec) && read_ec != bhttp::error::partial_message) {
+            HttpMetrics::get().count(route->pattern, method, 400);
+            stream->expires_after(self->options.request_timeout);
+            const Response answer =
+                Response::problem(400, "urn:parley:problem:bad-request", "Bad Request", read_ec.message());
+            co_await self->write(*stream, answer, 11, false);
+          }
+          break;
+        }
+        req.body_file = body_path;
+      } else {
+        bhttp::request_parser<bhttp::string_body> parser{std::move(head)};
+        parser.body_limit(limit);
+        if (!parser.is_done()) {
+          stream->expires_after(self->options.request_timeout);
+          auto [read_ec, got] = co_await bhttp::async_read(*stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+          (void)got;
+          if (is_quiet_end(read_ec)) {
+            break;
+          }
+          if (read_ec == bhttp::error::body_limit) {
+            refused(413);
+            const Response answer = too_large(limit);
+            co_await self->refuse_and_close(*stream, answer, limit);
+            break;
+          }
+          if (read_ec) {
+            refused(400);
+            stream->expires_after(self->options.request_timeout);
+            const Response answer =
+                Response::problem(400, "urn:parley:problem:bad-request", "Bad Request", read_ec.message());
+            co_await self->write(*stream, answer, 11, false);
+            break;
+          }
+        }
+        req.body = std::move(parser.get().body());
+      }
       std::string_view route_label = unmatched_route;
-      stream->expires_never(); // handlers may take a while (storage); the client waits
-      Response res = co_await self->dispatch(std::move(req), route_label);
+      Response res;
+      if (route == nullptr) {
+        res = std::move(unrouted);
+      } else {
+        route_label = route->pattern;
+        stream->expires_never(); // handlers may take a while (storage); the client waits
+        res = co_await dispatch(*route, std::move(req));
+      }
       // Counted before the write, so that a client that has its response sees it counted.
       HttpMetrics::get().count(route_label, method, res.status);
       HttpMetrics::get().time(route_label, method, started);
       stream->expires_after(self->options.request_timeout);
-      co_await write(*stream, res, version, keep_alive);
+      co_await self->write(*stream, res, version, keep_alive, is_head);
       if (!keep_alive) {
         break;
       }
@@ -369,7 +554,7 @@ Server::Server(asio::io_context& io, ServerOptions options) : impl_(std::make_sh
 
 Server::~Server() { stop(); }
 
-void Server::add_route(std::string method, std::string path_pattern, Handler handler) {
+void Server::add_route(std::string method, std::string path_pattern, Handler handler, RouteOptions options) {
   Route route;
   route.method = std::move(method);
   route.pattern = path_pattern;
@@ -377,6 +562,7 @@ void Server::add_route(std::string method, std::string path_pattern, Handler han
     route.segments.emplace_back(seg);
   }
   route.handler = std::move(handler);
+  route.options = std::move(options);
   impl_->routes.push_back(std::move(route));
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace boost::asio {
@@ -41,6 +42,23 @@ private:
 /// hand blocking work to the worker pool and call `respond` when done.
 using Handler = std::function<void(Request request, Responder respond)>;
 
+/// What one route sets apart from the server's defaults.
+struct RouteOptions {
+  /// The largest request body; 0: ServerOptions::max_body_bytes.
+  std::uint64_t max_body_bytes = 0;
+  /// Set: the body is streamed to a file instead of being kept in memory (large uploads). Runs
+  /// on the connection's executor once the header is read and the route matched (Request::body
+  /// empty, params filled); must not block beyond creating a directory. Returns the path to
+  /// write the body to (the handler then gets it in Request::body_file), or a Response that
+  /// refuses the request before its body is read. Each chunk of the body must arrive within
+  /// the request timeout; the whole body may take longer.
+  std::function<std::variant<std::string, Response>(const Request& head)> body_to_file;
+  /// With body_to_file: the body was not received in full (too large, connection lost, timed
+  /// out) and the partial file is removed already; undo what body_to_file prepared. Same
+  /// executor; must not block.
+  std::function<void(const Request& head, const std::string& path)> body_abandoned;
+};
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0; ///< 0: any free port (see Server::port())
@@ -53,7 +71,8 @@ struct ServerOptions {
 /// An HTTP/1.1 server (Boost.Beast) with a route table. Routes match the method and the path,
 /// where a segment `{name}` matches any one segment and is handed over in Request::params.
 /// Unknown paths get 404 problem+json, a known path with another method 405, a body past
-/// the limit 413, a malformed request 400.
+/// the limit 413, a malformed request 400. A HEAD request gets the headers its route's
+/// handler produced, with the Content-Length of the body, and no body.
 class Server {
 public:
   Server(boost::asio::io_context& io, ServerOptions options);
@@ -62,7 +81,7 @@ public:
   Server& operator=(const Server&) = delete;
 
   /// Adds a route; call before start().
-  void add_route(std::string method, std::string path_pattern, Handler handler);
+  void add_route(std::string method, std::string path_pattern, Handler handler, RouteOptions options = {});
   /// Every route added so far as (method, path pattern), in the order added.
   std::vector<std::pair<std::string, std::string>> routes() const;
   /// Binds and starts accepting. Fails with a message when the address cannot be bound.

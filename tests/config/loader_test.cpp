@@ -92,6 +92,12 @@ void check_same(const Config& a, const Config& b) {
   CHECK(a.muc.max_occupants == b.muc.max_occupants);
   CHECK(a.muc.max_history == b.muc.max_history);
   CHECK(a.muc.max_rooms == b.muc.max_rooms);
+  CHECK(a.upload.enabled == b.upload.enabled);
+  CHECK(a.upload.domain == b.upload.domain);
+  CHECK(a.upload.max_file_size == b.upload.max_file_size);
+  CHECK(a.upload.allowed_types == b.upload.allowed_types);
+  CHECK(a.upload.expire_after_days == b.upload.expire_after_days);
+  CHECK(a.upload.public_url == b.upload.public_url);
 }
 
 /// A file under the system temporary directory, removed at the end of the test.
@@ -1141,6 +1147,58 @@ max_rooms = 3
     check_error("[muc]\nmax_occupants = 0\n", 2, 17,
                 "[muc] max_occupants: 0 is out of range; expected 1..1000000");
     check_error("[muc]\nname = \"\"\n", 2, 8, "[muc] name: must not be empty");
+  }
+}
+
+TEST_CASE("[upload]") {
+  SUBCASE("defaults: a service at upload.FIRST-HOST, 100 MiB, any type, 30 days") {
+    const Config& testling = embedded_default();
+    CHECK(testling.upload.enabled);
+    CHECK(testling.upload.domain.empty());
+    CHECK(testling.upload.max_file_size == 100ULL * 1024 * 1024);
+    CHECK(testling.upload.allowed_types.empty());
+    CHECK(testling.upload.expire_after_days == 30);
+    CHECK(testling.upload.public_url.empty());
+  }
+  SUBCASE("every key") {
+    const Config testling = check_loads(R"([upload]
+enabled = false
+domain = "files.example.com"
+max_file_size = 5242880
+allowed_types = ["Image/*", "application/pdf"]
+expire_after_days = 0
+public_url = "https://xmpp.example.com/"
+)");
+    CHECK_FALSE(testling.upload.enabled);
+    CHECK(testling.upload.domain == "files.example.com");
+    CHECK(testling.upload.max_file_size == 5242880);
+    CHECK(testling.upload.allowed_types == std::vector<std::string>{"image/*", "application/pdf"});
+    CHECK(testling.upload.expire_after_days == 0);
+    CHECK(testling.upload.public_url == "https://xmpp.example.com");
+  }
+  SUBCASE("the service needs a domain of its own") {
+    check_error("[server]\nhosts = [\"example.com\"]\n[upload]\ndomain = \"example.com\"\n", 4, 10,
+                "[upload] domain: 'example.com' is also in [server] hosts; the upload service needs a domain of its own");
+    check_error("[server]\nhosts = [\"example.com\"]\n[upload]\ndomain = \"conference.example.com\"\n", 4, 10,
+                "[upload] domain: 'conference.example.com' is also the [muc] domain; set [upload] domain to another one");
+    check_error("[[gateway]]\ndomain = \"up.example.com\"\nkind = \"webhook\"\n[upload]\ndomain = \"up.example.com\"\n", 5,
+                10, "[upload] domain: 'up.example.com' is also a [[gateway]] domain; set [upload] domain to another one");
+  }
+  SUBCASE("bad values") {
+    check_error("[upload]\nallowed_types = [\"image\"]\n", 2, 18,
+                "[upload] allowed_types[0]: 'image' is not a MIME type; expected \"type/subtype\" or \"type/*\", such as "
+                "\"image/*\"");
+    check_error("[upload]\nallowed_types = [\"*/*\"]\n", 2, 18,
+                "[upload] allowed_types[0]: '*/*' is not a MIME type; expected \"type/subtype\" or \"type/*\", such as "
+                "\"image/*\"");
+    check_error("[upload]\nallowed_types = [\"image/png\", \"IMAGE/PNG\"]\n", 2, 31,
+                "[upload] allowed_types[1]: 'IMAGE/PNG' is listed twice");
+    check_error("[upload]\nallowed_types = \"image/*\"\n", 2, 17,
+                "[upload] allowed_types: expected an array of strings, got a string");
+    check_error("[upload]\nmax_file_size = 0\n", 2, 17,
+                "[upload] max_file_size: 0 is out of range; expected 1..68719476736 (1 bytes..64 GiB)");
+    check_error("[upload]\npublic_url = \"ftp://x\"\n", 2, 14, "[upload] public_url: 'ftp://x' is not an http:// or https:// URL");
+    check_error("[upload]\nexpire_after_day = 3\n", 2, 1, "unknown key 'expire_after_day' in [upload]; did you mean 'expire_after_days'?");
   }
 }
 

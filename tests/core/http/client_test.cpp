@@ -21,6 +21,10 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <variant>
+
+#include <unistd.h>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -675,4 +679,100 @@ TEST_CASE("client: a request queued behind the per-host connection limit is boun
   CHECK(queued_took < 800ms);
   check_failure(first, client_errc::timeout);
   CHECK(fixture.handled == 1);
+}
+
+TEST_CASE("server: per-route body limits, bodies streamed to a file, HEAD") {
+  Fixture fixture;
+  const auto dir = std::filesystem::temp_directory_path() / ("parley_http_file_body_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::atomic<int> abandoned{0};
+  std::string seen_file;
+  std::uintmax_t seen_size = 0;
+  http::RouteOptions options;
+  options.max_body_bytes = 3 * 1024 * 1024;
+  options.body_to_file = [&](const http::Request& head) -> std::variant<std::string, http::Response> {
+    if (head.params.at("name") == "refused") {
+      return http::Response::problem(403, "urn:test:refused", "Forbidden");
+    }
+    return (dir / head.params.at("name")).string();
+  };
+  options.body_abandoned = [&](const http::Request&, const std::string&) { ++abandoned; };
+  fixture.server.add_route(
+      "PUT", "/file/{name}",
+      [&](http::Request request, http::Responder respond) {
+        seen_file = request.body_file;
+        seen_size = std::filesystem::file_size(request.body_file);
+        CHECK(request.body.empty());
+        http::Response response;
+        response.status = 201;
+        respond(std::move(response));
+      },
+      std::move(options));
+  fixture.server.add_route("GET", "/file/{name}", [&](http::Request request, http::Responder respond) {
+    http::Response response;
+    response.content_type = "application/octet-stream";
+    response.body_file = (dir / request.params.at("name")).string();
+    respond(std::move(response));
+  });
+  http::Client testling(fixture.io, private_allowed());
+  std::optional<http::ClientResult> stored, fetched, headed, head_hello, too_large_file, too_large_echo, refused;
+  const std::string two_mib(2 * 1024 * 1024, 'z');
+  run_coroutine(fixture.io, [&]() -> asio::awaitable<void> {
+    const auto put = [&](std::string path, std::string body) {
+      http::ClientRequest request;
+      request.method = "PUT";
+      request.url = fixture.url(path);
+      request.body = std::move(body);
+      return request;
+    };
+    auto r1 = put("/file/a.bin", two_mib);
+    stored = co_await testling.send(std::move(r1));
+    auto r2 = get(fixture.url("/file/a.bin"));
+    r2.max_response_bytes = 4 * 1024 * 1024;
+    fetched = co_await testling.send(std::move(r2));
+    auto r3 = get(fixture.url("/file/a.bin"));
+    r3.method = "HEAD";
+    r3.max_response_bytes = 4 * 1024 * 1024; // the client checks Content-Length even for HEAD
+    headed = co_await testling.send(std::move(r3));
+    auto r4 = get(fixture.url("/hello"));
+    r4.method = "HEAD";
+    head_hello = co_await testling.send(std::move(r4));
+    auto r5 = put("/file/b.bin", std::string(4 * 1024 * 1024, 'y'));
+    too_large_file = co_await testling.send(std::move(r5));
+    auto r6 = put("/echo", two_mib);
+    too_large_echo = co_await testling.send(std::move(r6));
+    auto r7 = put("/file/refused", "x");
+    refused = co_await testling.send(std::move(r7));
+  });
+  REQUIRE(stored);
+  REQUIRE(stored->has_value());
+  CHECK(stored->value().status == 201);
+  CHECK(seen_file == (dir / "a.bin").string());
+  CHECK(seen_size == two_mib.size());
+  REQUIRE(fetched);
+  REQUIRE(fetched->has_value());
+  CHECK(fetched->value().status == 200);
+  CHECK(fetched->value().body == two_mib);
+  REQUIRE(headed);
+  REQUIRE(headed->has_value());
+  CHECK(headed->value().status == 200);
+  CHECK(headed->value().header("content-length") == std::to_string(two_mib.size()));
+  CHECK(headed->value().body.empty());
+  REQUIRE(head_hello);
+  REQUIRE(head_hello->has_value());
+  CHECK(head_hello->value().header("content-length") == "5");
+  CHECK(head_hello->value().body.empty());
+  REQUIRE(too_large_file);
+  REQUIRE(too_large_file->has_value());
+  CHECK(too_large_file->value().status == 413);
+  CHECK(too_large_file->value().header("content-type") == "application/problem+json");
+  CHECK_FALSE(std::filesystem::exists(dir / "b.bin"));
+  REQUIRE(too_large_echo);
+  REQUIRE(too_large_echo->has_value());
+  CHECK(too_large_echo->value().status == 413);
+  REQUIRE(refused);
+  REQUIRE(refused->has_value());
+  CHECK(refused->value().status == 403);
+  CHECK_FALSE(std::filesystem::exists(dir / "refused"));
+  std::filesystem::remove_all(dir);
 }
