@@ -702,6 +702,10 @@ struct Router::Impl {
 
   asio::awaitable<void> presence_from_client(std::shared_ptr<Session> sender, Element p) {
     const std::string_view type = type_of(p);
+    if (type.empty()) {
+      // XEP-0398 §4: the avatar hash in every available presence, directed ones too.
+      co_await r.pep().stamp_presence(p, sender->jid().bare());
+    }
     const auto to_attr = p.attribute("to");
     if (!to_attr || to_attr->empty() || *to_attr == sender->jid().bare_string()) {
       if (type.empty()) {
@@ -1178,8 +1182,15 @@ struct Router::Impl {
     } else if (pns == ns::private_storage && payload->name() == "query" && to_self) {
       deliver(sender, co_await modules::answer_private(db(), r.workers(), iq, std::string(sender->jid().bare_string())));
     } else if (pns == ns::vcard && payload->name() == "vCard" && to_self) {
-      deliver(sender, co_await modules::answer_vcard(db(), r.workers(), iq, std::string(sender->jid().bare_string()),
-                                                     true));
+      const bool set = type == "set";
+      Element vcard = *payload;
+      Element answer =
+          co_await modules::answer_vcard(db(), r.workers(), iq, std::string(sender->jid().bare_string()), true);
+      const bool stored = set && type_of(answer) == "result";
+      deliver(sender, std::move(answer));
+      if (stored) {
+        co_await r.pep().vcard_stored(sender, std::move(vcard)); // XEP-0398 §3.2
+      }
     } else if ((pns == ns::pubsub || pns == modules::pubsub_owner_ns) && to_self) {
       co_await r.pep().iq(sender, std::move(iq), sender->jid().bare());
     } else if (pns == ns::mam && to_self && archive.enabled()) {
@@ -1569,6 +1580,7 @@ void Router::forget_user(const std::string& bare) {
     shared_->block_lists.erase(bare);
   }
   shared_->archive.forget_cached(bare);
+  shared_->pep.forget(bare);
 }
 
 std::vector<std::string_view> Router::server_features() const {

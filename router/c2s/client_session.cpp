@@ -369,6 +369,7 @@ void ClientSession::enqueue_stanza(std::string data) {
   enqueue(std::move(data));
   if (sm_.enabled && !sm_.r_pending && state_ == State::bound) {
     sm_.r_pending = true;
+    sm_.sent_at_r = sm_.acked + static_cast<std::uint32_t>(sm_.unacked.size());
     enqueue("<r xmlns='urn:xmpp:sm:3'/>");
   }
 }
@@ -1056,8 +1057,13 @@ asio::awaitable<void> ClientSession::handle_sm(Element element) {
       co_return;
     }
     sm_.r_pending = false;
-    if (!sm_.unacked.empty()) {
+    // Ask again only for what went out after the last request: a client that acknowledges
+    // less than it got (some count no iq results) would otherwise ping-pong <r/> and <a/>
+    // without end. The next stanza sent asks again anyway.
+    const std::uint32_t sent = sm_.acked + static_cast<std::uint32_t>(sm_.unacked.size());
+    if (!sm_.unacked.empty() && sent != sm_.sent_at_r) {
       sm_.r_pending = true;
+      sm_.sent_at_r = sent;
       enqueue("<r xmlns='urn:xmpp:sm:3'/>");
     }
   } else if (name == "enable") {
@@ -1144,6 +1150,7 @@ asio::awaitable<void> ClientSession::handle_resume(Element element) {
   }
   sm_.r_pending = !sm_.unacked.empty();
   if (sm_.r_pending) {
+    sm_.sent_at_r = sm_.acked + static_cast<std::uint32_t>(sm_.unacked.size());
     queue_ += "<r xmlns='urn:xmpp:sm:3'/>";
   }
   asio::co_spawn(socket_.get_executor(), write_loop(), asio::detached);

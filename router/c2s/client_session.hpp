@@ -53,6 +53,9 @@ public:
     std::list<std::string> unacked;
     std::size_t unacked_bytes = 0;
     bool r_pending = false;
+    /// Stanzas sent (acknowledged or not) when the last <r/> went out: an <a/> is answered
+    /// with another <r/> only when more have gone out since.
+    std::uint32_t sent_at_r = 0;
   };
   struct Takeover {
     core::jid::Jid jid;

@@ -7,6 +7,8 @@
 #include "core/xml/serializer.hpp"
 #include "router/modules/archive_rules.hpp"
 #include "router/modules/pep_rules.hpp"
+#include "router/modules/private_xml.hpp"
+#include "core/sasl/crypto.hpp"
 #include "router/router.hpp"
 #include "storage/storage.hpp"
 #include "storage/storage_errc.hpp"
@@ -74,6 +76,13 @@ std::optional<Element> parse_payload(const storage::PepItem& item) {
 }
 
 } // namespace
+
+struct PepService::Published {
+  boost::system::error_code error;
+  std::string precondition; ///< set when the node exists with another configuration
+  bool too_many_nodes = false;
+  NodeConfig config;
+};
 
 PepService::PepService(Router& router) : router_(router) {}
 PepService::~PepService() = default;
@@ -286,14 +295,41 @@ asio::awaitable<void> PepService::publish(std::shared_ptr<Session> sender, Eleme
       co_return;
     }
   }
-  struct Outcome {
-    boost::system::error_code error;
-    std::string precondition; ///< set when the node exists with another configuration
-    bool too_many_nodes = false;
-    NodeConfig config;
-  };
+  const Published outcome = co_await store_item(owner, node, std::move(item), fresh, std::move(options));
+  if (!outcome.precondition.empty()) {
+    sender->deliver(pubsub_error(iq, stanza_errc::conflict, "precondition-not-met", outcome.precondition));
+    co_return;
+  }
+  if (outcome.too_many_nodes) {
+    sender->deliver(pubsub_error(iq, stanza_errc::not_allowed, "max-nodes-exceeded",
+                                 "at most " + std::to_string(max_pep_nodes) + " nodes per account"));
+    co_return;
+  }
+  if (outcome.error) {
+    spdlog::warn("pep: cannot publish to {} of {}: {}", node, owner.bare_string(), outcome.error.message());
+    sender->deliver(core::stanza::make_error(iq, storage_condition(outcome.error), "storage is unavailable"));
+    co_return;
+  }
+  auto result = core::stanza::make_result(iq);
+  Element& published = result.add_child(Element("pubsub", std::string(ns::pubsub)))
+                           .add_child(Element("publish", std::string(ns::pubsub)));
+  published.set_attribute("node", node);
+  published.add_child(Element("item", std::string(ns::pubsub))).set_attribute("id", id);
+  sender->deliver(std::move(result));
+  const std::string owner_bare(owner.bare_string());
+  const Element body = *payload;
+  co_await notify(owner, outcome.config, node, [&](std::string_view to) {
+    return event_message(owner_bare, to, node, id, &body);
+  });
+  if (node == avatar_metadata_node && outcome.config.persist_items) {
+    co_await metadata_to_vcard(owner, body);
+  }
+}
+
+asio::awaitable<PepService::Published> PepService::store_item(Jid owner, std::string node, storage::PepItem item,
+                                                              NodeConfig fresh, std::optional<Element> options) {
   auto job = [this, o = std::string(owner.bare_string()), node, item, fresh, options]() {
-    Outcome out;
+    Published out;
     auto& store = router_.storage().pep();
     auto existing = store.node(o, node);
     if (existing) {
@@ -332,32 +368,183 @@ asio::awaitable<void> PepService::publish(std::shared_ptr<Session> sender, Eleme
     }
     return out;
   };
+  co_return co_await router_.workers().run(std::move(job));
+}
+
+// ---- avatars: the XEP-0398 conversion and the XEP-0153 hash in presence -----------------------
+
+/// The key of the vCard in the PrivateStore (as router/modules/private_xml.cpp keeps it).
+constexpr std::string_view vcard_key = "vcard";
+/// Avatar hashes kept in memory at most (then the cache starts over).
+constexpr std::size_t max_known_avatars = 100'000;
+
+void PepService::remember_avatar(const std::string& bare, std::string hash) {
+  std::lock_guard lock(mutex_);
+  if (avatars_.size() >= max_known_avatars) {
+    avatars_.clear();
+  }
+  avatars_[bare] = std::move(hash);
+}
+
+void PepService::forget(const std::string& bare) {
+  std::lock_guard lock(mutex_);
+  avatars_.erase(bare);
+}
+
+asio::awaitable<std::string> PepService::avatar_hash(Jid bare) {
+  const std::string key(bare.bare_string());
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = avatars_.find(key); it != avatars_.end()) {
+      co_return it->second;
+    }
+  }
+  auto job = [this, key] { return router_.storage().private_xml().get(key, vcard_key); };
+  auto stored = co_await router_.workers().run(std::move(job));
+  std::string hash;
+  if (stored) {
+    if (auto vcard = core::xml::parse_element(*stored)) {
+      if (auto image = vcard_photo(*vcard)) {
+        hash = sha1_hex(image->bytes);
+      }
+    }
+  } else if (stored.error() != storage::storage_errc::not_found) {
+    co_return std::string(); // storage down: no hash this time, and nothing cached
+  }
+  remember_avatar(key, hash);
+  co_return hash;
+}
+
+asio::awaitable<void> PepService::stamp_presence(Element& presence, Jid bare) {
+  const std::string hash = co_await avatar_hash(std::move(bare));
+  if (!hash.empty()) {
+    stamp_avatar_hash(presence, hash);
+  }
+}
+
+asio::awaitable<void> PepService::metadata_to_vcard(Jid owner, Element metadata) {
+  const std::string o(owner.bare_string());
+  const auto info = stored_avatar_info(metadata);
+  if (!info && metadata.first_child() != nullptr) {
+    co_return; // only images hosted elsewhere: nothing the vCard can hold
+  }
+  struct Outcome {
+    bool changed = false;
+    std::string hash;
+  };
+  auto job = [this, o, info]() -> Outcome {
+    auto& store = router_.storage();
+    std::optional<AvatarImage> image;
+    if (info) {
+      // §3.1: the image is the data item with the same id; its SHA-1 must be that id.
+      const std::vector<std::string> ids{info->id};
+      auto items = store.pep().items_by_id(o, avatar_data_node, ids);
+      if (!items || items->empty()) {
+        return {};
+      }
+      auto data = core::xml::parse_element(items->front().payload, ns::client);
+      if (!data) {
+        return {};
+      }
+      std::string text;
+      for (const char c : data->text()) {
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+          text += c;
+        }
+      }
+      auto bytes = core::sasl::crypto::base64_decode(text);
+      if (!bytes || sha1_hex(*bytes) != info->id) {
+        spdlog::info("pep: the avatar {} of {} does not match its data; the vCard keeps its photo", info->id, o);
+        return {};
+      }
+      image = AvatarImage{info->type.empty() ? "image/png" : info->type, std::move(*bytes)};
+    }
+    auto stored = store.private_xml().get(o, vcard_key);
+    Element vcard("vCard", std::string(ns::vcard));
+    if (stored) {
+      if (auto parsed = core::xml::parse_element(*stored)) {
+        vcard = std::move(*parsed);
+      }
+    } else if (stored.error() != storage::storage_errc::not_found) {
+      return {};
+    }
+    const auto before = vcard_photo(vcard);
+    if ((!before && !image) || (before && image && before->bytes == image->bytes && before->type == image->type)) {
+      return Outcome{false, image ? info->id : std::string()};
+    }
+    const std::string xml = core::xml::serialize(with_photo(std::move(vcard), image));
+    if (xml.size() > max_private_fragment) {
+      return {};
+    }
+    if (auto put = store.private_xml().put(o, vcard_key, xml, now()); !put) {
+      spdlog::warn("pep: cannot store the vCard of {}: {}", o, put.error().message());
+      return {};
+    }
+    return Outcome{true, image ? info->id : std::string()};
+  };
   const Outcome outcome = co_await router_.workers().run(std::move(job));
-  if (!outcome.precondition.empty()) {
-    sender->deliver(pubsub_error(iq, stanza_errc::conflict, "precondition-not-met", outcome.precondition));
+  if (outcome.changed || !outcome.hash.empty()) {
+    remember_avatar(o, outcome.hash);
+  }
+}
+
+asio::awaitable<void> PepService::vcard_stored(std::shared_ptr<Session> sender, Element vcard) {
+  const Jid owner = sender->jid().bare();
+  const std::string o(owner.bare_string());
+  const auto image = vcard_photo(vcard);
+  std::string hash;
+  if (image) {
+    hash = sha1_hex(image->bytes);
+  }
+  const std::string before = co_await avatar_hash(owner);
+  remember_avatar(o, hash);
+  if (hash == before) {
     co_return;
   }
-  if (outcome.too_many_nodes) {
-    sender->deliver(pubsub_error(iq, stanza_errc::not_allowed, "max-nodes-exceeded",
-                                 "at most " + std::to_string(max_pep_nodes) + " nodes per account"));
+  // §3.2: the data first, then the metadata (an empty one when the photo went: XEP-0084
+  // §4.5), each with its notifications.
+  if (image) {
+    storage::PepItem data;
+    data.id = hash;
+    data.payload = core::xml::serialize(avatar_data_payload(*image), ns::client);
+    data.publisher = o;
+    data.published = now();
+    if (data.payload.size() > max_pep_payload) {
+      co_return; // larger than an item may be: left to the vCard
+    }
+    // Arguments named first: GCC 12 breaks class temporaries in a co_await full-expression.
+    std::string data_node(avatar_data_node);
+    NodeConfig defaults;
+    std::optional<Element> no_options;
+    const Published stored = co_await store_item(owner, std::move(data_node), std::move(data), std::move(defaults),
+                                                  std::move(no_options));
+    if (stored.error || stored.too_many_nodes) {
+      co_return;
+    }
+  }
+  // No conditional expressions of class type in this coroutine: GCC 12 miscompiles them.
+  Element metadata("metadata", std::string(avatar_metadata_node));
+  storage::PepItem meta;
+  if (image) {
+    metadata = avatar_metadata_payload(*image, hash);
+    meta.id = hash;
+  } else {
+    meta.id = new_archive_id();
+  }
+  meta.payload = core::xml::serialize(metadata, ns::client);
+  meta.publisher = o;
+  meta.published = now();
+  const std::string node(avatar_metadata_node);
+  const std::string id = meta.id;
+  NodeConfig defaults;
+  std::optional<Element> no_options;
+  const Published stored =
+      co_await store_item(owner, node, std::move(meta), std::move(defaults), std::move(no_options));
+  if (stored.error || stored.too_many_nodes) {
     co_return;
   }
-  if (outcome.error) {
-    spdlog::warn("pep: cannot publish to {} of {}: {}", node, owner.bare_string(), outcome.error.message());
-    sender->deliver(core::stanza::make_error(iq, storage_condition(outcome.error), "storage is unavailable"));
-    co_return;
-  }
-  auto result = core::stanza::make_result(iq);
-  Element& published = result.add_child(Element("pubsub", std::string(ns::pubsub)))
-                           .add_child(Element("publish", std::string(ns::pubsub)));
-  published.set_attribute("node", node);
-  published.add_child(Element("item", std::string(ns::pubsub))).set_attribute("id", id);
-  sender->deliver(std::move(result));
-  const std::string owner_bare(owner.bare_string());
-  const Element body = *payload;
-  co_await notify(owner, outcome.config, node, [&](std::string_view to) {
-    return event_message(owner_bare, to, node, id, &body);
-  });
+  co_await notify(owner, stored.config, node,
+                  [&](std::string_view to) { return event_message(o, to, node, id, &metadata); });
 }
 
 // ---- retrieve (XEP-0060 §6.5) ----------------------------------------------------------------
@@ -599,8 +786,11 @@ asio::awaitable<void> PepService::owner_iq(std::shared_ptr<Session> sender, Elem
       return {};
     };
     auto configured = co_await router_.workers().run(std::move(job));
-    sender->deliver(configured ? core::stanza::make_result(iq)
-                               : core::stanza::make_error(iq, storage_condition(configured.error())));
+    if (configured) {
+      sender->deliver(core::stanza::make_result(iq));
+    } else {
+      sender->deliver(core::stanza::make_error(iq, storage_condition(configured.error())));
+    }
     co_return;
   }
   if ((name == "delete" || name == "purge") && type == "set") {
@@ -727,14 +917,20 @@ asio::awaitable<bool> PepService::iq_answer(Element iq) {
   // §5.4: a verified answer serves everyone claiming the same string; one that does not
   // verify serves only the resource that gave it.
   const auto s = caps_verification_string(*query);
-  const auto hashed = s ? caps_hash(pending.hash, *s) : std::nullopt;
-  const bool verified = hashed && *hashed == pending.ver;
+  std::optional<std::string> hashed;
+  if (s) {
+    hashed = caps_hash(pending.hash, *s);
+  }
+  std::string key = pending.full + "\n" + pending.ver;
+  if (hashed && *hashed == pending.ver) {
+    key = pending.ver;
+  }
   {
     std::lock_guard lock(mutex_);
     if (caps_.size() >= max_known_caps) {
       caps_.clear();
     }
-    caps_[verified ? pending.ver : pending.full + "\n" + pending.ver] = features;
+    caps_[key] = features;
   }
   if (!pending.send_last) {
     co_return true;

@@ -8,12 +8,15 @@
 
 #include "core/jid/jid.hpp"
 #include "core/xml/element.hpp"
+#include "router/modules/pep_rules.hpp"
+#include "storage/pep_store.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -55,6 +58,15 @@ public:
   /// How many capability sets are known (for tests and metrics).
   std::size_t known_caps() const;
 
+  /// XEP-0398 §4: the user's avatar hash in an available presence they send (broadcast or
+  /// directed, chat room joins included).
+  boost::asio::awaitable<void> stamp_presence(core::xml::Element& presence, core::jid::Jid bare);
+  /// XEP-0398 §3.2: the user has just stored `vcard` as their own: its photo becomes their
+  /// XEP-0084 avatar (data, then metadata, with notifications).
+  boost::asio::awaitable<void> vcard_stored(std::shared_ptr<Session> sender, core::xml::Element vcard);
+  /// The user's account is gone: what is cached about it goes too.
+  void forget(const std::string& bare);
+
 private:
   using Features = std::shared_ptr<const std::vector<std::string>>;
   struct Pending {
@@ -74,6 +86,16 @@ private:
 
   boost::asio::awaitable<void> publish(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner,
                                        const core::xml::Element& pubsub);
+  struct Published;
+  /// Stores a published item (creating the node with `fresh`, or checking `options` against
+  /// an existing node) on the worker pool.
+  boost::asio::awaitable<Published> store_item(core::jid::Jid owner, std::string node, storage::PepItem item,
+                                               NodeConfig fresh, std::optional<core::xml::Element> options);
+  /// XEP-0398 §3.1: a metadata item was published: its image goes into the vCard.
+  boost::asio::awaitable<void> metadata_to_vcard(core::jid::Jid owner, core::xml::Element metadata);
+  /// The user's avatar hash ("" for none), read from the vCard on first use.
+  boost::asio::awaitable<std::string> avatar_hash(core::jid::Jid bare);
+  void remember_avatar(const std::string& bare, std::string hash);
   boost::asio::awaitable<void> retrieve(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner,
                                         const core::xml::Element& items);
   boost::asio::awaitable<void> retract(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner,
@@ -89,6 +111,8 @@ private:
   /// answers that did not verify (they apply to that resource only).
   std::unordered_map<std::string, Features> caps_;
   std::unordered_map<std::string, Pending> pending_;
+  /// Avatar hashes by bare JID ("" = no avatar).
+  std::unordered_map<std::string, std::string> avatars_;
   std::atomic<std::uint64_t> counter_{0};
 };
 

@@ -395,7 +395,95 @@ std::vector<std::string_view> pep_features() {
           "http://jabber.org/protocol/pubsub#publish-options",
           "http://jabber.org/protocol/pubsub#purge-nodes",
           "http://jabber.org/protocol/pubsub#retract-items",
-          "http://jabber.org/protocol/pubsub#retrieve-items"};
+          "http://jabber.org/protocol/pubsub#retrieve-items",
+          pep_vcard_conversion_feature};
+}
+
+std::optional<AvatarImage> vcard_photo(const Element& vcard) {
+  const Element* photo = vcard.child("PHOTO", ns::vcard);
+  const Element* binval = photo != nullptr ? photo->child("BINVAL", ns::vcard) : nullptr;
+  if (binval == nullptr) {
+    return std::nullopt;
+  }
+  std::string text;
+  for (const char c : binval->text()) {
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      text += c;
+    }
+  }
+  auto bytes = core::sasl::crypto::base64_decode(text);
+  if (!bytes || bytes->empty()) {
+    return std::nullopt;
+  }
+  AvatarImage image;
+  const Element* type = photo->child("TYPE", ns::vcard);
+  image.type = type != nullptr && !type->text().empty() ? type->text() : "image/png";
+  image.bytes = std::move(*bytes);
+  return image;
+}
+
+Element with_photo(Element vcard, const std::optional<AvatarImage>& image) {
+  vcard.remove_children("PHOTO", ns::vcard);
+  if (image) {
+    Element& photo = vcard.add_child(Element("PHOTO", std::string(ns::vcard)));
+    photo.add_child(Element("TYPE", std::string(ns::vcard))).add_text(image->type);
+    photo.add_child(Element("BINVAL", std::string(ns::vcard)))
+        .add_text(core::sasl::crypto::base64_encode(image->bytes));
+  }
+  return vcard;
+}
+
+std::string sha1_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  const std::string raw = core::sasl::crypto::hash(core::sasl::ScramHash::sha1, bytes);
+  std::string out;
+  for (const unsigned char c : raw) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::optional<AvatarInfo> stored_avatar_info(const Element& metadata) {
+  for (const Element& info : metadata.children("info", avatar_metadata_node)) {
+    if (info.attribute("url")) {
+      continue; // an image hosted elsewhere cannot go into the vCard (XEP-0398 §3.1)
+    }
+    return AvatarInfo{std::string(info.attribute("id").value_or("")), std::string(info.attribute("type").value_or(""))};
+  }
+  return std::nullopt;
+}
+
+Element avatar_data_payload(const AvatarImage& image) {
+  Element data("data", std::string(avatar_data_node));
+  data.add_text(core::sasl::crypto::base64_encode(image.bytes));
+  return data;
+}
+
+Element avatar_metadata_payload(const AvatarImage& image, std::string_view id) {
+  Element metadata("metadata", std::string(avatar_metadata_node));
+  Element& info = metadata.add_child(Element("info", std::string(avatar_metadata_node)));
+  info.set_attribute("id", std::string(id));
+  info.set_attribute("type", image.type);
+  info.set_attribute("bytes", std::to_string(image.bytes.size()));
+  return metadata;
+}
+
+bool stamp_avatar_hash(Element& presence, std::string_view hash) {
+  if (const Element* x = presence.child("x", vcard_update_ns)) {
+    const Element* photo = x->child("photo", vcard_update_ns);
+    if (photo != nullptr && photo->text().empty()) {
+      return false;
+    }
+    if (photo != nullptr && photo->text() == hash) {
+      return false;
+    }
+  }
+  presence.remove_children("x", vcard_update_ns);
+  presence.add_child(Element("x", std::string(vcard_update_ns)))
+      .add_child(Element("photo", std::string(vcard_update_ns)))
+      .add_text(hash);
+  return true;
 }
 
 } // namespace parley::router::modules

@@ -96,4 +96,38 @@ std::vector<std::string> disco_features(const core::xml::Element& query);
 /// The pubsub features the account's disco#info lists: what the service does (XEP-0060 §10).
 std::vector<std::string_view> pep_features();
 
+// ---- avatars: XEP-0084 in PEP, XEP-0153 in the vCard, and the XEP-0398 conversion --------
+
+inline constexpr std::string_view avatar_data_node = "urn:xmpp:avatar:data";
+inline constexpr std::string_view avatar_metadata_node = "urn:xmpp:avatar:metadata";
+inline constexpr std::string_view vcard_update_ns = "vcard-temp:x:update";
+inline constexpr std::string_view pep_vcard_conversion_feature = "urn:xmpp:pep-vcard-conversion:0";
+
+/// An image: its media type and its bytes.
+struct AvatarImage {
+  std::string type;
+  std::string bytes;
+};
+/// The PHOTO of a vCard (XEP-0153 §3.1: TYPE and base64 BINVAL; line breaks in the base64 are
+/// allowed). nullopt when there is none, or it is an EXTVAL, or its BINVAL is not base64.
+std::optional<AvatarImage> vcard_photo(const core::xml::Element& vcard);
+/// The vCard with its PHOTO replaced by `image` (removed when nullopt).
+core::xml::Element with_photo(core::xml::Element vcard, const std::optional<AvatarImage>& image);
+/// Lower-case hex SHA-1: the id of an avatar (XEP-0084 §4.2) and its XEP-0153 hash.
+std::string sha1_hex(std::string_view bytes);
+/// XEP-0398 §3.1: the <info/> of a metadata payload that the vCard can hold: the first one
+/// without a url. nullopt when none (an empty <metadata/> disables the avatar, §4.2 of XEP-0084).
+struct AvatarInfo {
+  std::string id;
+  std::string type;
+};
+std::optional<AvatarInfo> stored_avatar_info(const core::xml::Element& metadata);
+/// The XEP-0084 payloads for an image: <data/> and <metadata><info/></metadata>.
+core::xml::Element avatar_data_payload(const AvatarImage& image);
+core::xml::Element avatar_metadata_payload(const AvatarImage& image, std::string_view id);
+/// XEP-0398 §4: puts the avatar `hash` into an available presence, as <x xmlns='vcard-temp:x:update'>
+/// <photo>hash</photo></x>, unless the client sent an empty <photo/> (it has not read the vCard
+/// yet, XEP-0153 §4.2): that presence is left alone. Returns whether the presence changed.
+bool stamp_avatar_hash(core::xml::Element& presence, std::string_view hash);
+
 } // namespace parley::router::modules

@@ -11,6 +11,9 @@
   node; two items kept; bob is refused (closed node); options that differ from the node's
   are a conflict with precondition-not-met; OMEMO's device list with access model open can
   be read by carol;
+- avatar conversion (XEP-0398): the published avatar appears in alice's vCard and its hash in
+  her presence (not when the client sends an empty <photo/>); carol's vCard photo becomes her
+  XEP-0084 avatar;
 - the account advertises the pubsub/pep identity and publish-options; disco#items lists the
   nodes a requester may see; owner operations (configure, purge, delete) work and notify;
 - everything survives a restart; deleting the account deletes its nodes."""
@@ -99,6 +102,7 @@ def scenario():
         # The account is a PEP service (XEP-0163 §1) with publish-options (XEP-0060 §7.1.5).
         info = alice.iq("d1", "<query xmlns='http://jabber.org/protocol/disco#info'/>", kind="get")
         assert "category='pubsub' type='pep'" in info and f"var='{PUBSUB}#publish-options'" in info, info
+        assert "var='urn:xmpp:pep-vcard-conversion:0'" in info, info
         theirs = carol.iq("d2", "<query xmlns='http://jabber.org/protocol/disco#info'/>", kind="get",
                           to="alice@localhost")
         assert "category='pubsub' type='pep'" in theirs, theirs
@@ -123,6 +127,31 @@ def scenario():
         assert [i["id"] for i in info_items] == [avatar_id], info_items
         fetched = xmpp.run(sb["xep_0084"].retrieve_avatar("alice@localhost", avatar_id))
         assert fetched["pubsub"]["items"]["item"]["avatar_data"]["value"] == image
+        # XEP-0398 §3.1: the avatar went into alice's vCard, and (§4) its hash into her presence.
+        card = bob.iq("v1", "<vCard xmlns='vcard-temp'/>", kind="get", to="alice@localhost")
+        assert "<TYPE>image/png</TYPE>" in card, card[:300]
+        assert base64.b64encode(image).decode() in card.replace("\n", ""), card[:300]
+        alice.send("<presence><show>away</show></presence>")
+        seen = bob.read_until(r"<presence(?=[^>]*from='alice@localhost/raw')[^>]*[^/]>.*?</presence>")
+        assert f"<photo>{avatar_id}</photo>" in seen and "<show>away</show>" in seen, seen
+        # A client that has not read the vCard yet says so with an empty <photo/>: left alone.
+        alice.send("<presence><x xmlns='vcard-temp:x:update'><photo/></x></presence>")
+        seen = bob.read_until(r"<presence(?=[^>]*from='alice@localhost/raw')[^>]*[^/]>.*?</presence>")
+        assert "<photo/>" in seen and avatar_id not in seen, seen
+        # §3.2: a photo stored in a vCard becomes a XEP-0084 avatar.
+        small = bytes(range(200))
+        encoded = base64.b64encode(small).decode()
+        answer = carol.iq("v2", f"<vCard xmlns='vcard-temp'><FN>Carol</FN><PHOTO><TYPE>image/jpeg</TYPE>"
+                                f"<BINVAL>{encoded[:100]}\n{encoded[100:]}</BINVAL></PHOTO></vCard>")
+        assert "type='result'" in answer, answer
+        sha = hashlib.sha1(small).hexdigest()
+        meta = carol.iq("v3", f"<pubsub xmlns='{PUBSUB}'><items node='{META}'/></pubsub>", kind="get")
+        assert f"id='{sha}'" in meta and "type='image/jpeg'" in meta and "bytes='200'" in meta, meta
+        data = carol.iq("v4", f"<pubsub xmlns='{PUBSUB}'><items node='urn:xmpp:avatar:data'/></pubsub>", kind="get")
+        assert encoded in data, data
+        carol.send("<presence/>")
+        mine = carol.read_until(r"<presence(?=[^>]*from='carol@localhost/raw')[^>]*[^/]>.*?</presence>")
+        assert f"<photo>{sha}</photo>" in mine, mine
         # carol is not subscribed to alice's presence: the default access model refuses her.
         refused = carol.iq("a1", f"<pubsub xmlns='{PUBSUB}'><items node='urn:xmpp:avatar:data'/></pubsub>", kind="get",
                            to="alice@localhost")

@@ -199,3 +199,56 @@ TEST_CASE("caps: duplicates or a visible FORM_TYPE cannot be verified (§5.4)") 
                                  "<feature var='urn:xmpp:avatar:metadata+notify'/><feature var='b'/></query>");
   CHECK(disco_features(features) == std::vector<std::string>{"b", "urn:xmpp:avatar:metadata+notify"});
 }
+
+TEST_CASE("avatars: the vCard photo, its hash, and back (XEP-0153, XEP-0398)") {
+  const Element vcard = parse("<vCard xmlns='vcard-temp'><FN>A</FN><PHOTO><TYPE>image/jpeg</TYPE>"
+                              "<BINVAL>aGVs\nbG8=</BINVAL></PHOTO></vCard>");
+  auto image = vcard_photo(vcard);
+  REQUIRE(image);
+  CHECK(image->type == "image/jpeg");
+  CHECK(image->bytes == "hello");
+  CHECK(sha1_hex("hello") == "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+  CHECK_FALSE(vcard_photo(parse("<vCard xmlns='vcard-temp'><PHOTO><EXTVAL>http://x</EXTVAL></PHOTO></vCard>")));
+  CHECK_FALSE(vcard_photo(parse("<vCard xmlns='vcard-temp'><PHOTO><BINVAL>not base64!</BINVAL></PHOTO></vCard>")));
+
+  const Element replaced = with_photo(vcard, AvatarImage{"image/png", "png!"});
+  CHECK(replaced.child("FN", ns::vcard) != nullptr);
+  CHECK(vcard_photo(replaced)->bytes == "png!");
+  CHECK(vcard_photo(replaced)->type == "image/png");
+  CHECK_FALSE(vcard_photo(with_photo(vcard, std::nullopt)));
+
+  const Element meta = parse("<metadata xmlns='urn:xmpp:avatar:metadata'>"
+                             "<info id='a' type='image/png' bytes='1' url='https://elsewhere/a.png'/>"
+                             "<info id='b' type='image/webp' bytes='2'/></metadata>");
+  auto info = stored_avatar_info(meta);
+  REQUIRE(info);
+  CHECK(info->id == "b");
+  CHECK(info->type == "image/webp");
+  CHECK_FALSE(stored_avatar_info(parse("<metadata xmlns='urn:xmpp:avatar:metadata'/>")));
+  const Element built = avatar_metadata_payload(AvatarImage{"image/png", "abc"}, "id1");
+  CHECK(built.child("info", avatar_metadata_node)->attribute("bytes") == "3");
+  CHECK(avatar_data_payload(AvatarImage{"image/png", "hello"}).text() == "aGVsbG8=");
+}
+
+TEST_CASE("avatars: the hash goes into presence unless the client sent an empty photo (XEP-0398 4)") {
+  Element plain = parse("<presence/>");
+  CHECK(stamp_avatar_hash(plain, "abc"));
+  CHECK(plain.child("x", vcard_update_ns)->child("photo", vcard_update_ns)->text() == "abc");
+  CHECK_FALSE(stamp_avatar_hash(plain, "abc")); // already there
+
+  Element not_ready = parse("<presence><x xmlns='vcard-temp:x:update'><photo/></x></presence>");
+  CHECK_FALSE(stamp_avatar_hash(not_ready, "abc"));
+  CHECK(not_ready.child("x", vcard_update_ns)->child("photo", vcard_update_ns)->text().empty());
+
+  Element empty_x = parse("<presence><x xmlns='vcard-temp:x:update'/></presence>");
+  CHECK(stamp_avatar_hash(empty_x, "abc"));
+  Element stale = parse("<presence><x xmlns='vcard-temp:x:update'><photo>old</photo></x></presence>");
+  CHECK(stamp_avatar_hash(stale, "abc"));
+  CHECK(stale.child("x", vcard_update_ns)->child("photo", vcard_update_ns)->text() == "abc");
+  std::size_t xs = 0;
+  for (const Element& x : stale.children("x", vcard_update_ns)) {
+    (void)x;
+    ++xs;
+  }
+  CHECK(xs == 1);
+}
