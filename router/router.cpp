@@ -10,6 +10,7 @@
 #include "router/modules/pep.hpp"
 #include "router/modules/pep_rules.hpp"
 #include "router/modules/private_xml.hpp"
+#include "router/modules/push.hpp"
 #include "router/modules/registration.hpp"
 #include "router/modules/time_format.hpp"
 #include "storage/storage.hpp"
@@ -213,7 +214,7 @@ Element presence(std::string_view from, std::string_view to, std::string_view ty
 /// Lives as long as the router; every Impl (one per routed stanza) shares it.
 struct Router::Shared {
   Shared(Router& router, const config::Config& config, storage::Storage& storage, core::async::WorkerPool& workers)
-      : archive(config.archive, storage, workers), pep(router) {}
+      : archive(config.archive, storage, workers), pep(router), push(router) {}
 
   /// Each user's XEP-0191 block list, read from storage on first use and replaced on every change.
   std::mutex block_lists_mutex;
@@ -221,6 +222,7 @@ struct Router::Shared {
   std::atomic<std::uint64_t> block_pushes{0};
   modules::MessageArchive archive;
   modules::PepService pep;
+  modules::PushService push;
 };
 
 struct Router::Impl {
@@ -540,7 +542,15 @@ struct Router::Impl {
     }
     // XEP-0313: kept in the archive even when offline storage is full.
     co_await archive_incoming(msg, bare);
-    co_return co_await store_offline(sender, std::move(msg), bare);
+    std::optional<Element> pushed;
+    if (msg.child("body", ns::client) != nullptr) {
+      pushed = msg;
+    }
+    const Disposition stored = co_await store_offline(sender, std::move(msg), bare);
+    if (stored == Disposition::handled && pushed) {
+      co_await r.push().message_stored(bare, std::move(*pushed)); // XEP-0357 §5
+    }
+    co_return stored;
   }
 
   /// XEP-0280: a copy of `msg` to each resource of `bare` with carbons enabled that did not
@@ -1193,6 +1203,8 @@ struct Router::Impl {
       }
     } else if ((pns == ns::pubsub || pns == modules::pubsub_owner_ns) && to_self) {
       co_await r.pep().iq(sender, std::move(iq), sender->jid().bare());
+    } else if (pns == modules::push_ns && to_self) {
+      co_await r.push().iq(sender, std::move(iq));
     } else if (pns == ns::mam && to_self && archive.enabled()) {
       auto answers = co_await archive.answer(iq, std::string(sender->jid().bare_string()), "", false);
       for (auto& answer : answers) {
@@ -1226,6 +1238,7 @@ struct Router::Impl {
         features = {ns::disco_info, ns::disco_items};
         const auto pep = modules::pep_features();
         features.insert(features.end(), pep.begin(), pep.end());
+        features.push_back(modules::push_ns); // XEP-0357 §4: on the account
         if (archive.enabled()) {
           // XEP-0313 §7: the user's archive is at the bare JID.
           features.insert(features.end(), {ns::mam, modules::mam_extended_feature, ns::stanza_id});
@@ -1533,6 +1546,8 @@ struct Router::Impl {
       reply_error(sender, stanza, stanza_errc::forbidden, "only its owner may change a vCard");
     } else if (type_of(stanza) == "get" || type_of(stanza) == "set") {
       reply_error(sender, stanza, stanza_errc::service_unavailable);
+    } else if (name == "iq") {
+      co_await r.push().iq_answer(std::move(stanza)); // an app server's answer (XEP-0357 §6)
     }
     co_return Disposition::handled;
   }
@@ -1564,6 +1579,10 @@ modules::PepService& Router::pep() noexcept {
   return shared_->pep;
 }
 
+modules::PushService& Router::push() noexcept {
+  return shared_->push;
+}
+
 asio::awaitable<bool> Router::blocked_between(Jid a, Jid b) {
   Impl impl(*this);
   // One co_await per statement: GCC 12 mishandles co_await under a short-circuit in co_return.
@@ -1581,6 +1600,7 @@ void Router::forget_user(const std::string& bare) {
   }
   shared_->archive.forget_cached(bare);
   shared_->pep.forget(bare);
+  shared_->push.forget(bare);
 }
 
 std::vector<std::string_view> Router::server_features() const {

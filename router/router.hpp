@@ -26,6 +26,7 @@ class Storage;
 namespace parley::router::modules {
 class MessageArchive;
 class PepService;
+class PushService;
 } // namespace parley::router::modules
 
 namespace parley::router {
@@ -79,6 +80,8 @@ public:
   modules::MessageArchive& archive() noexcept;
   /// The personal eventing service (XEP-0163) at every account.
   modules::PepService& pep() noexcept;
+  /// Push notifications (XEP-0357) for messages stored while no resource is available.
+  modules::PushService& push() noexcept;
   /// Whether either local account blocks the other (XEP-0191); false for JIDs not of ours.
   boost::asio::awaitable<bool> blocked_between(core::jid::Jid a, core::jid::Jid b);
   /// An account was deleted outside the router (the admin API): what the router keeps in
