@@ -60,7 +60,7 @@ echo "== fuzz smoke (libFuzzer, ASan + UBSan)"
 fuzz_seconds=${PARLEY_FUZZ_SECONDS:-20}
 if CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_FUZZ=ON >/dev/null &&
    cmake --build build-fuzz -j "$jobs"; then
-  for target in xml_stream_parser jid webhook_inbound smpp_pdu muc_room mail_parse smtp_protocol; do
+  for target in xml_stream_parser jid webhook_inbound smpp_pdu muc_room mail_parse smtp_protocol pep_rules; do
     corpus="$logs/corpus-$target"
     mkdir -p "$corpus"
     cp tests/fuzz/corpus/"${target%%_stream_parser}"/* "$corpus"/ 2>/dev/null || true

@@ -94,6 +94,7 @@ bool apply_field(std::string_view var, std::string_view value, NodeConfig& confi
   }
   if (var == "pubsub#title") {
     config.title = std::string(value);
+    std::replace(config.title.begin(), config.title.end(), '\n', ' '); // stored one line per field
     return true;
   }
   bool* flag = var == "pubsub#persist_items"    ? &config.persist_items
