@@ -35,35 +35,6 @@ bool valid_mode(std::string_view mode) noexcept {
   return mode == "always" || mode == "never" || mode == "roster";
 }
 
-/// `ids` as a JSON array of strings, for json_each(): one statement whatever their number, so
-/// the connection's statement cache stays small.
-std::string json_array(const std::vector<std::string>& ids) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "[";
-  for (const auto& id : ids) {
-    if (out.size() > 1) {
-      out += ',';
-    }
-    out += '"';
-    for (const char c : id) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (byte < 0x20) {
-        out += "\\u00";
-        out += hex[byte >> 4];
-        out += hex[byte & 0xf];
-      } else {
-        out += c;
-      }
-    }
-    out += '"';
-  }
-  out += ']';
-  return out;
-}
-
 /// The seq of message `id` in `owner`'s archive; not_found when it is not there.
 boost::system::result<std::int64_t> seq_of(Connection& connection, std::string_view owner, std::string_view id) {
   auto statement = connection.prepare("SELECT seq FROM archive WHERE owner = ?1 AND id = ?2");

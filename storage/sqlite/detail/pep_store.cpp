@@ -30,35 +30,6 @@ std::int64_t clamped(std::size_t n) noexcept {
       std::min<std::size_t>(n, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
 }
 
-/// `values` as a JSON array of strings, for json_each(): one statement whatever their number, so
-/// the connection's statement cache stays small.
-std::string json_array(std::span<const std::string> values) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "[";
-  for (const auto& value : values) {
-    if (out.size() > 1) {
-      out += ',';
-    }
-    out += '"';
-    for (const char c : value) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (byte < 0x20) {
-        out += "\\u00";
-        out += hex[byte >> 4];
-        out += hex[byte & 0xf];
-      } else {
-        out += c;
-      }
-    }
-    out += '"';
-  }
-  out += ']';
-  return out;
-}
-
 boost::system::result<bool> node_exists(Connection& connection, std::string_view owner, std::string_view node) {
   auto statement = connection.prepare("SELECT 1 FROM pep_nodes WHERE owner = ?1 AND node = ?2");
   if (!statement) {

@@ -126,4 +126,31 @@ bool Statement::column_is_null(int index) const noexcept {
   return sqlite3_column_type(statement_, index) == SQLITE_NULL;
 }
 
+std::string json_array(std::span<const std::string> values) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "[";
+  for (const auto& value : values) {
+    if (out.size() > 1) {
+      out += ',';
+    }
+    out += '"';
+    for (const char c : value) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (byte < 0x20) {
+        out += "\\u00";
+        out += hex[byte >> 4];
+        out += hex[byte & 0xf];
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  }
+  out += ']';
+  return out;
+}
+
 } // namespace parley::storage::sqlite::detail

@@ -3,6 +3,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -47,5 +48,9 @@ private:
   sqlite3_stmt* statement_;
   int bind_error_ = 0;
 };
+
+/// `values` as a JSON array of strings, for json_each(): one statement whatever their number,
+/// so the connection's statement cache stays small.
+std::string json_array(std::span<const std::string> values);
 
 } // namespace parley::storage::sqlite::detail
