@@ -41,19 +41,19 @@ std::string_view extension_for(std::string_view content_type) {
   // The types Twilio accepts for MMS (its "accepted content types for media" list) and what
   // phones send besides.
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 40> table{{
-      {"image/jpeg", ".jpg"},         {"image/jpg", ".jpg"},         {"image/pjpeg", ".jpg"},
-      {"image/png", ".png"},          {"image/gif", ".gif"},         {"image/bmp", ".bmp"},
-      {"image/webp", ".webp"},        {"image/heic", ".heic"},       {"image/heif", ".heif"},
-      {"image/tiff", ".tiff"},        {"image/svg+xml", ".svg"},     {"audio/mpeg", ".mp3"},
-      {"audio/mp3", ".mp3"},          {"audio/mp4", ".m4a"},         {"audio/aac", ".aac"},
-      {"audio/amr", ".amr"},          {"audio/ogg", ".ogg"},         {"audio/opus", ".opus"},
-      {"audio/wav", ".wav"},          {"audio/x-wav", ".wav"},       {"audio/webm", ".weba"},
-      {"audio/3gpp", ".3gp"},         {"video/mp4", ".mp4"},         {"video/mpeg", ".mpeg"},
-      {"video/quicktime", ".mov"},    {"video/3gpp", ".3gp"},        {"video/3gpp2", ".3g2"},
-      {"video/webm", ".webm"},        {"video/h264", ".mp4"},        {"text/vcard", ".vcf"},
-      {"text/x-vcard", ".vcf"},       {"text/directory", ".vcf"},    {"text/calendar", ".ics"},
-      {"text/plain", ".txt"},         {"text/csv", ".csv"},          {"text/rtf", ".rtf"},
-      {"text/richtext", ".rtx"},      {"application/pdf", ".pdf"},   {"application/vcard", ".vcf"},
+      {"image/jpeg", ".jpg"},      {"image/jpg", ".jpg"},       {"image/pjpeg", ".jpg"},
+      {"image/png", ".png"},       {"image/gif", ".gif"},       {"image/bmp", ".bmp"},
+      {"image/webp", ".webp"},     {"image/heic", ".heic"},     {"image/heif", ".heif"},
+      {"image/tiff", ".tiff"},     {"image/svg+xml", ".svg"},   {"audio/mpeg", ".mp3"},
+      {"audio/mp3", ".mp3"},       {"audio/mp4", ".m4a"},       {"audio/aac", ".aac"},
+      {"audio/amr", ".amr"},       {"audio/ogg", ".ogg"},       {"audio/opus", ".opus"},
+      {"audio/wav", ".wav"},       {"audio/x-wav", ".wav"},     {"audio/webm", ".weba"},
+      {"audio/3gpp", ".3gp"},      {"video/mp4", ".mp4"},       {"video/mpeg", ".mpeg"},
+      {"video/quicktime", ".mov"}, {"video/3gpp", ".3gp"},      {"video/3gpp2", ".3g2"},
+      {"video/webm", ".webm"},     {"video/h264", ".mp4"},      {"text/vcard", ".vcf"},
+      {"text/x-vcard", ".vcf"},    {"text/directory", ".vcf"},  {"text/calendar", ".ics"},
+      {"text/plain", ".txt"},      {"text/csv", ".csv"},        {"text/rtf", ".rtf"},
+      {"text/richtext", ".rtx"},   {"application/pdf", ".pdf"}, {"application/vcard", ".vcf"},
       {"application/rtf", ".rtf"},
   }};
   const std::string type = bare_type(content_type);

@@ -42,6 +42,7 @@ TEST_CASE("MMS media: file names from the media URL") {
 }
 
 TEST_CASE("MMS media: the note for a medium that did not come") {
-  CHECK(missing_media_note(1, 3, "image/jpeg", "HTTP 404") == "[MMS attachment 2 of 3 (image/jpeg) not received: HTTP 404]");
+  CHECK(missing_media_note(1, 3, "image/jpeg", "HTTP 404") ==
+        "[MMS attachment 2 of 3 (image/jpeg) not received: HTTP 404]");
   CHECK(missing_media_note(0, 1, "", "") == "[MMS attachment 1 of 1 not received]");
 }
