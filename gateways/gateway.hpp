@@ -13,6 +13,7 @@
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +81,20 @@ public:
   /// The HTTP listener, for inbound endpoints; add routes in Gateway::start only.
   virtual core::http::Server& http() = 0;
   virtual const config::Config& config() const = 0;
+
+  /// The largest file store_media() takes ([upload] max_file_size); 0 when the server has no
+  /// HTTP upload service, and media from outside stay at the URLs they came with.
+  virtual std::uint64_t media_limit() const { return 0; }
+  /// Re-hosts a file from the outside world (the media of an MMS) on the HTTP upload service
+  /// and completes with the public URL it is served at, or the reason it is not. `filename`
+  /// names it in the URL; `key`, stable per file (a provider's message id and the medium's
+  /// index), gives a repeat the same URL. Any thread; the disk is written on the worker pool.
+  virtual boost::asio::awaitable<boost::system::result<std::string, std::string>>
+  store_media(std::string bytes, std::string filename, std::string content_type, std::string key) {
+    (void)bytes, (void)filename, (void)content_type, (void)key;
+    co_return boost::system::result<std::string, std::string>(boost::system::in_place_error,
+                                                              "the server has no HTTP upload service");
+  }
 };
 
 class Gateway {

@@ -71,6 +71,20 @@ struct Daemon::Impl {
     storage::Storage& storage() override { return *daemon.storage; }
     core::http::Server& http() override { return *daemon.http; }
     const config::Config& config() const override { return daemon.config; }
+    std::uint64_t media_limit() const override { return daemon.upload ? daemon.upload->max_file_size() : 0; }
+    asio::awaitable<boost::system::result<std::string, std::string>>
+    store_media(std::string bytes, std::string filename, std::string content_type, std::string key) override {
+      auto upload = daemon.upload;
+      if (!upload) {
+        co_return boost::system::result<std::string, std::string>(boost::system::in_place_error,
+                                                                  "the server has no HTTP upload service");
+      }
+      auto job = [upload, bytes = std::move(bytes), filename = std::move(filename),
+                  content_type = std::move(content_type), key = std::move(key)] {
+        return upload->store(bytes, filename, content_type, key);
+      };
+      co_return co_await daemon.workers->run(std::move(job));
+    }
     Impl& daemon;
   };
   Host gateway_host{*this};

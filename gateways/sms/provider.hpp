@@ -5,8 +5,10 @@
 // provider sends us (inbound SMS, delivery reports) into calls on a ProviderSink.
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +60,18 @@ struct InboundSms {
   std::string to;
   std::string body;
   std::vector<std::string> media_urls;
+  /// The media type the provider gives for each of media_urls, in the same order ("" where it
+  /// gives none; may be shorter).
+  std::vector<std::string> media_types;
+  /// Provider::name() of the provider it came through, which fetches its media.
+  std::string via;
+};
+
+/// One medium of an inbound MMS as the provider's server handed it out.
+struct FetchedMedium {
+  std::string bytes;
+  /// The response's Content-Type as sent ("" without one).
+  std::string content_type;
 };
 
 /// What the gateway made of an inbound SMS; the provider turns it into its own answer.
@@ -117,6 +131,15 @@ public:
   virtual void start(GatewayHost& host, std::weak_ptr<ProviderSink> sink) = 0;
   /// Sends one SMS. At least once per outbox item; never throws.
   virtual boost::asio::awaitable<SendResult> send(OutboundSms sms) = 0;
+  /// Downloads a medium of an inbound MMS from the URL the provider gave (with the provider's
+  /// credentials where it wants them), at most `max_bytes`; the error says why not. Never
+  /// throws. Providers that carry no media: always an error.
+  virtual boost::asio::awaitable<boost::system::result<FetchedMedium, std::string>> fetch_media(std::string url,
+                                                                                               std::size_t max_bytes) {
+    (void)url, (void)max_bytes;
+    co_return boost::system::result<FetchedMedium, std::string>(boost::system::in_place_error,
+                                                                "this provider carries no media");
+  }
   /// Cancels what is pending; later sends fail as transient.
   virtual void stop() = 0;
 };

@@ -7,6 +7,7 @@
 #include "core/xml/parse.hpp"
 #include "gateways/shared_owner.hpp"
 #include "gateways/sms/kannel_provider.hpp"
+#include "gateways/sms/mms_media.hpp"
 #include "gateways/sms/phone_number.hpp"
 #include "gateways/sms/provider.hpp"
 #include "gateways/sms/smpp_provider.hpp"
@@ -394,6 +395,63 @@ public:
 
   // ---- what the provider receives ---------------------------------------------------------
 
+  /// MMS media moved to the HTTP upload service: each medium fetched from the provider (at
+  /// most [upload] max_file_size, max_inbound_media of them) and stored under a key made of
+  /// the message id and its index, so that a repeat gets the same URLs. The message then
+  /// points at our URLs only. A medium that cannot be fetched or stored is not retried here:
+  /// the message is delivered with a note in its body naming it, since an error answer would
+  /// not be retried by Twilio's default webhook policy and the text would be lost. Without an
+  /// upload service (or from a provider that fetches no media), the provider's URLs stay.
+  asio::awaitable<InboundSms> rehost_media(InboundSms sms) {
+    auto self = shared_from_this();
+    const std::uint64_t limit = host_->media_limit();
+    std::shared_ptr<Provider> via = provider_;
+    if (failover_ && !sms.via.empty() && sms.via == failover_->name()) {
+      via = failover_;
+    }
+    if (limit == 0 || sms.media_urls.empty()) {
+      co_return sms;
+    }
+    const std::size_t total = sms.media_urls.size();
+    std::vector<std::string> urls;
+    std::vector<std::string> notes;
+    for (std::size_t i = 0; i < total; ++i) {
+      const std::string url = sms.media_urls[i];
+      const std::string declared = i < sms.media_types.size() ? sms.media_types[i] : std::string();
+      if (i >= max_inbound_media) {
+        notes.push_back(missing_media_note(i, total, declared,
+                                           "more than " + std::to_string(max_inbound_media) + " attachments"));
+        continue;
+      }
+      auto fetched = co_await via->fetch_media(url, static_cast<std::size_t>(limit));
+      if (!fetched) {
+        spdlog::warn("sms gateway {}: cannot fetch medium {} of {} ({}): {}", settings_.domain, i + 1,
+                     sms.provider_id, url, fetched.error());
+        notes.push_back(missing_media_note(i, total, declared, fetched.error()));
+        continue;
+      }
+      const std::string type = media_content_type(declared, fetched->content_type);
+      const std::string name = media_filename(url, i, type);
+      const std::string key = settings_.domain + '\n' + sms.provider_id + '\n' + std::to_string(i);
+      auto stored = co_await host_->store_media(std::move(fetched->bytes), name, type, key);
+      if (!stored) {
+        spdlog::warn("sms gateway {}: cannot store medium {} of {} ({}): {}", settings_.domain, i + 1,
+                     sms.provider_id, url, stored.error());
+        notes.push_back(missing_media_note(i, total, type, "not stored"));
+        continue;
+      }
+      spdlog::info("sms gateway {}: medium {} of {} ({}) is now {}", settings_.domain, i + 1, sms.provider_id, type,
+                   *stored);
+      urls.push_back(std::move(*stored));
+    }
+    sms.media_urls = std::move(urls);
+    sms.media_types.clear();
+    for (const auto& note : notes) {
+      sms.body += sms.body.empty() ? note : "\n" + note;
+    }
+    co_return sms;
+  }
+
   asio::awaitable<InboundOutcome> inbound(InboundSms sms) override {
     auto self = shared_from_this();
     auto to = PhoneNumber::parse(sms.to, country_);
@@ -447,6 +505,11 @@ public:
                    settings_.domain, sms.provider_id, from->full(), to->e164(), to->e164(), settings_.domain,
                    to->e164());
       co_return InboundOutcome::unknown_number;
+    }
+    if (!owners.pending.empty() && !sms.media_urls.empty()) {
+      // Before anyone gets it, and only for those who do not have it yet: a repeat that every
+      // owner has downloads nothing.
+      sms = co_await rehost_media(sms);
     }
     const std::string id = "sms-" + sms.provider_id;
     const auto& keywords = keywords_of(to->e164());

@@ -49,7 +49,21 @@ OutboundContent outbound_content(const Element& message) {
       content.media_urls.push_back(text);
     }
   }
-  if (content.media_urls.size() == 1 && trim(content.body) == content.media_urls.front()) {
+  // Conversations sends a shared file as a body that is its URL and the same URL as OOB;
+  // several files, as their URLs on lines of their own. Such a body is not text to send.
+  bool only_urls = !content.media_urls.empty() && !trim(content.body).empty();
+  std::string_view rest = content.body;
+  while (only_urls) {
+    rest = trim(rest);
+    if (rest.empty()) {
+      break;
+    }
+    const auto end = rest.find_first_of(" \t\r\n");
+    const std::string_view word = rest.substr(0, end);
+    only_urls = std::find(content.media_urls.begin(), content.media_urls.end(), word) != content.media_urls.end();
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  }
+  if (only_urls) {
     content.body.clear();
   }
   return content;

@@ -23,8 +23,9 @@ struct OutboundContent {
   std::vector<std::string> media_urls;
 };
 
-/// The body and the out-of-band URLs of `message`. A body that is just the (only) OOB URL, as
-/// clients such as Conversations send a shared file, is not sent as text too.
+/// The body and the out-of-band URLs of `message`. A body that is nothing but OOB URLs of the
+/// message (the URL of the file, as Conversations sends a shared file) is not sent as text
+/// too: the media go alone.
 OutboundContent outbound_content(const core::xml::Element& message);
 
 /// The chat message an inbound SMS becomes: from `from` (+E164@domain) to `to` (an owner's

@@ -12,4 +12,5 @@ list(APPEND PARLEY_SMS_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/twilio_signature.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phone_errc.cpp
   ${CMAKE_CURRENT_LIST_DIR}/phone_number.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/mms_media.cpp
 )

@@ -157,7 +157,19 @@ boost::system::result<InboundSms, std::string> parse_inbound(const core::http::F
   }
   // MediaUrl0, MediaUrl1, ... in the order of their index, whatever order the form has.
   std::map<unsigned, std::string> media;
+  std::map<unsigned, std::string> types;
   for (const auto& [name, value] : form) {
+    static constexpr std::string_view type_prefix = "MediaContentType";
+    if (name.starts_with(type_prefix) && name.size() > type_prefix.size() && name.size() <= type_prefix.size() + 3) {
+      unsigned index = 0;
+      const char* first = name.data() + type_prefix.size();
+      const char* last = name.data() + name.size();
+      const auto [end, ec] = std::from_chars(first, last, index);
+      if (ec == std::errc() && end == last) {
+        types.emplace(index, value);
+      }
+      continue;
+    }
     static constexpr std::string_view prefix = "MediaUrl";
     if (!name.starts_with(prefix) || name.size() == prefix.size() || name.size() > prefix.size() + 3) {
       continue;
@@ -175,6 +187,8 @@ boost::system::result<InboundSms, std::string> parse_inbound(const core::http::F
     media.emplace(index, value);
   }
   for (auto& entry : media) {
+    const auto type = types.find(entry.first);
+    sms.media_types.push_back(type == types.end() ? std::string() : type->second);
     sms.media_urls.push_back(std::move(entry.second));
   }
   return sms;

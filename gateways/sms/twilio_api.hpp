@@ -44,7 +44,8 @@ SendResult classify_create_response(unsigned status, std::string_view body, std:
                                     std::chrono::system_clock::time_point now);
 
 /// An incoming-message webhook: MessageSid (or SmsSid), From, To, Body, and MediaUrl0..N
-/// (http and https only). The error names what is missing.
+/// (http and https only) with MediaContentType0..N beside them. The error names what is
+/// missing.
 boost::system::result<InboundSms, std::string> parse_inbound(const core::http::FormFields& form);
 
 /// A status callback: MessageSid (or SmsSid), MessageStatus (or SmsStatus), ErrorCode and,

@@ -51,7 +51,12 @@ public:
     core::http::ClientOptions options;
     options.allow_private_addresses = settings_.allow_private_addresses;
     options.user_agent = "Parley SMS gateway";
+    // Media: Twilio answers a media URL with a redirect to its storage (another host, where
+    // libcurl does not send our Authorization header on).
+    core::http::ClientOptions media_options = options;
+    media_options.max_redirects = 5;
     client_ = std::make_unique<core::http::Client>(host.io(), std::move(options));
+    media_client_ = std::make_unique<core::http::Client>(host.io(), std::move(media_options));
     std::weak_ptr<TwilioProvider> weak = shared_from_this();
     const auto route = [weak](bool status) {
       return [weak, status](Request request, Responder respond) {
@@ -108,10 +113,45 @@ public:
                                                std::chrono::system_clock::now());
   }
 
+  asio::awaitable<boost::system::result<FetchedMedium, std::string>> fetch_media(std::string url,
+                                                                                std::size_t max_bytes) override {
+    auto self = shared_from_this();
+    using Fetched = boost::system::result<FetchedMedium, std::string>;
+    if (stopped_ || !media_client_) {
+      co_return Fetched(boost::system::in_place_error, "the gateway is stopping");
+    }
+    core::http::ClientRequest request;
+    request.method = "GET";
+    request.url = url;
+    // Accounts with "enforce HTTP auth" on want the media URL fetched with basic auth. Only
+    // ever sent to the API's own origin: a URL elsewhere does not get our credentials.
+    const std::string& base = settings_.sms.twilio.base_url;
+    if (url.starts_with(base) && url.size() > base.size() && url[base.size()] == '/') {
+      request.headers.emplace_back("Authorization", authorization_);
+    }
+    request.timeout = std::chrono::seconds(settings_.timeout_seconds);
+    request.max_response_bytes = max_bytes;
+    auto response = co_await media_client_->send(std::move(request));
+    if (!response) {
+      co_return Fetched(boost::system::in_place_error,
+                        std::string(core::http::to_string(response.error().kind)) + ": " + response.error().message);
+    }
+    if (response->status != 200) {
+      co_return Fetched(boost::system::in_place_error, "HTTP " + std::to_string(response->status));
+    }
+    FetchedMedium medium;
+    medium.content_type = std::string(response->header("content-type").value_or(""));
+    medium.bytes = std::move(response->body);
+    co_return medium;
+  }
+
   void stop() override {
     stopped_ = true;
     if (client_) {
       client_->stop();
+    }
+    if (media_client_) {
+      media_client_->stop();
     }
   }
 
@@ -152,6 +192,7 @@ private:
       (*respond)(problem(400, "urn:parley:problem:invalid-form", "Bad Request", sms.error()));
       co_return;
     }
+    sms->via = std::string(name());
     auto sink = sink_.lock();
     if (!sink) {
       (*respond)(problem(503, "urn:parley:problem:shutting-down", "Service Unavailable", "the server is stopping"));
@@ -229,6 +270,7 @@ private:
   GatewayHost* host_ = nullptr;
   std::weak_ptr<ProviderSink> sink_;
   std::unique_ptr<core::http::Client> client_;
+  std::unique_ptr<core::http::Client> media_client_;
   std::atomic<bool> stopped_{false};
 };
 

@@ -48,6 +48,16 @@ std::string sign(std::string_view secret, const SlotGrant& grant) {
   return to_hex(mac.data(), length);
 }
 
+std::string keyed_slot(std::string_view secret, std::string_view key) {
+  // A prefix of its own, so that no slot token is ever also a keyed slot.
+  const std::string message = "stored\n" + std::string(key);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), mac.data(), &length);
+  return to_hex(mac.data(), 16);
+}
+
 bool verify(std::string_view secret, const SlotGrant& grant, std::string_view token) {
   const std::string expected = sign(secret, grant);
   return token.size() == expected.size() && CRYPTO_memcmp(token.data(), expected.data(), expected.size()) == 0;

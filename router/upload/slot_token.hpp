@@ -31,6 +31,11 @@ bool verify(std::string_view secret, const SlotGrant& grant, std::string_view to
 /// extension kept). Empty when nothing usable is left ("", "...", "////").
 std::string sanitize_filename(std::string_view name);
 
+/// The slot (32 lower-case hex digits, like a random one) of a file stored under `key`
+/// rather than through a slot request: HMAC-SHA256 over the key, so that the same key always
+/// names the same slot and nobody without the secret can guess it.
+std::string keyed_slot(std::string_view secret, std::string_view key);
+
 /// `count` random bytes from the system's CSPRNG, as lower-case hex.
 std::string random_hex(std::size_t count);
 

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -104,7 +105,18 @@ bool write_atomically(const fs::path& file, std::string_view text) {
   if (fd < 0) {
     return false;
   }
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  bool ok = true;
+  while (ok && !text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    ok = n > 0;
+    if (ok) {
+      text.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  ok = ok && ::fsync(fd) == 0;
   ::close(fd);
   return ok && ::rename(temp.c_str(), file.c_str()) == 0;
 }
@@ -271,6 +283,47 @@ struct UploadService::Impl {
     res.status = 201;
     res.content_type = "text/plain";
     return res;
+  }
+
+  boost::system::result<std::string, std::string> store(std::string_view bytes, std::string_view filename,
+                                                       std::string_view content_type, std::string_view key) const {
+    const std::string name = sanitize_filename(filename);
+    if (name.empty()) {
+      return {boost::system::in_place_error, "no usable file name"};
+    }
+    const auto type = media_type(content_type);
+    if (!type) {
+      return {boost::system::in_place_error, "'" + std::string(content_type) + "' is not a MIME type"};
+    }
+    if (bytes.size() > config.max_file_size) {
+      return {boost::system::in_place_error, "larger than [upload] max_file_size (" +
+                                                 std::to_string(config.max_file_size) + " bytes)"};
+    }
+    if (!allowed(config.allowed_types, *type)) {
+      return {boost::system::in_place_error, "files of type " + *type + " are not accepted ([upload] allowed_types)"};
+    }
+    const std::string slot = key.empty() ? random_hex(16) : keyed_slot(secret, key);
+    const fs::path dir = files / slot;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return {boost::system::in_place_error, "cannot create " + dir.string() + ": " + ec.message()};
+    }
+    // Another name stored under this key before (a different type): it goes, so that the
+    // slot holds one file, as expire_now() and serve() expect.
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string entry_name = entry.path().filename().string();
+      if (!entry_name.starts_with('.') && entry_name != name) {
+        std::error_code remove_ec;
+        fs::remove(entry.path(), remove_ec);
+      }
+    }
+    const fs::path target = dir / name;
+    if (!write_atomically(dir / ".type", *type + "\n") || !write_atomically(target, bytes)) {
+      return {boost::system::in_place_error, "cannot write " + target.string()};
+    }
+    spdlog::info("upload: stored {} ({} bytes, {})", target.string(), bytes.size(), *type);
+    return {boost::system::in_place_value, base_url + "/upload/" + slot + "/" + name};
   }
 
   /// GET and HEAD (worker pool).
@@ -493,6 +546,13 @@ void UploadService::install(http::Server& server) {
         [impl, req = std::move(req), respond = std::move(respond)]() mutable { respond(impl->serve(req)); });
   });
 }
+
+boost::system::result<std::string, std::string> UploadService::store(std::string_view bytes, std::string_view filename,
+                                                                    std::string_view content_type, std::string_view key) {
+  return impl_->store(bytes, filename, content_type, key);
+}
+
+std::uint64_t UploadService::max_file_size() const noexcept { return impl_->config.max_file_size; }
 
 std::size_t UploadService::expire_now() { return impl_->expire_now(); }
 

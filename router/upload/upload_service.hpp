@@ -66,6 +66,18 @@ public:
   /// Adds PUT and GET (HEAD) /upload/{slot}/{name}; call before the server starts.
   void install(core::http::Server& http);
 
+  /// Stores a file that did not come through a slot (media an SMS gateway re-hosts) as
+  /// SLOT/NAME with its type beside it, like an upload, and returns the GET URL it is served
+  /// at. `filename` is sanitised; `key` (such as provider message id + index) decides SLOT, so
+  /// that storing the same key again replaces the file under the same URL; empty: a random
+  /// slot. Refused (with the reason) past max_file_size, for a type not in allowed_types, or
+  /// when the disk fails. Blocks (the disk): run it on the worker pool; any thread.
+  boost::system::result<std::string, std::string> store(std::string_view bytes, std::string_view filename,
+                                                        std::string_view content_type, std::string_view key);
+
+  /// [upload] max_file_size.
+  std::uint64_t max_file_size() const noexcept;
+
   /// Deletes files older than [upload] expire_after_days and what failed uploads left behind.
   /// Returns how many slots went. Blocks (the disk): run it on the worker pool.
   std::size_t expire_now();

@@ -4,7 +4,8 @@ signed webhooks Twilio sends (X-Twilio-Signature, HMAC-SHA1 computed here with h
 
 An XMPP client sends and the fake sees the right From/To/Body; an SMS comes in and reaches
 its owner from +E164@sms.localhost (live, offline at next login, and to every owner of a team
-number); delivery reports become a receipt or an error with Twilio's code; MMS both ways;
+number); delivery reports become a receipt or an error with Twilio's code; MMS both ways (inbound
+media re-hosted on the upload service);
 repeats are deduplicated; a bad signature gets 403, an unknown number 404, and neither
 delivers anything; a user without a number is told to register one; and a message committed
 before kill -9 is sent after the restart."""
@@ -15,6 +16,7 @@ import hmac
 import http.server
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -49,6 +51,14 @@ class FakeTwilio:
         self.requests = []   # every create request: (status, form as a list of pairs)
         self.accepted = []   # the messages created: dicts with sid and the form fields
         self.down = False
+        # MMS media the fake hands out, as Twilio does: GET of a media URL under the account
+        # (basic auth when the account enforces it) answers 307 to a storage host (here
+        # "localhost" instead of "127.0.0.1"), which serves the bytes and, like a presigned S3
+        # URL, refuses a request that carries an Authorization header.
+        self.media = {}        # media path -> (bytes, content type)
+        self.stored = {}       # storage token -> (bytes, content type)
+        self.media_gets = []   # (path, Authorization header or None) of every GET
+        self.enforce_auth = True
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -65,6 +75,15 @@ class FakeTwilio:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self):
+                status, headers, body = fake.get(self.path, self.headers)
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 form = urllib.parse.parse_qsl(raw.decode(), keep_blank_values=True)
@@ -76,6 +95,39 @@ class FakeTwilio:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add_media(self, data, content_type, message_sid="MM" + "0" * 32):
+        """Serves `data` as a medium of a message; returns its Twilio-style media URL."""
+        path = f"/2010-04-01/Accounts/{SID}/Messages/{message_sid}/Media/ME{secrets.token_hex(16)}"
+        with self.lock:
+            self.media[path] = (data, content_type)
+        return self.url + path
+
+    def get(self, path, headers):
+        auth = headers.get("Authorization")
+        with self.lock:
+            self.media_gets.append((path, auth))
+        port = self.server.server_address[1]
+        if path.startswith("/storage/"):
+            if auth is not None:
+                return 400, [("Content-Type", "application/xml")], b"<Error><Code>InvalidArgument</Code>" \
+                    b"<Message>Only one auth mechanism allowed</Message></Error>"
+            found = self.stored.get(path[len("/storage/"):].split("?")[0])
+            if found is None:
+                return 404, [], b""
+            return 200, [("Content-Type", found[1])], found[0]
+        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+        if self.enforce_auth and auth != expected:
+            return 401, [("Content-Type", "application/json")], json.dumps(
+                {"code": 20003, "message": "Authenticate", "status": 401}).encode()
+        found = self.media.get(path)
+        if found is None:
+            return 404, [("Content-Type", "application/json")], json.dumps(
+                {"code": 20404, "message": "The requested resource was not found", "status": 404}).encode()
+        token = secrets.token_hex(16)
+        with self.lock:
+            self.stored[token] = found
+        return 307, [("Location", f"http://localhost:{port}/storage/{token}?X-Amz-Signature=abc")], b""
 
     def create(self, path, headers, form):
         def error(status, code, message):
@@ -138,12 +190,14 @@ def post_signed(server, public_url, params, token=TOKEN, signature=None):
 
 
 def inbound(server, sid, from_, to, body, media=(), **kwargs):
+    """An incoming-message webhook; `media` holds URLs (sent as image/jpeg) or (URL, type)."""
     params = [("ToCountry", "US"), ("SmsMessageSid", sid), ("NumMedia", str(len(media))),
               ("SmsSid", sid), ("SmsStatus", "received"), ("Body", body), ("To", to),
               ("NumSegments", "1"), ("MessageSid", sid), ("AccountSid", SID), ("From", from_),
               ("ApiVersion", "2010-04-01")]
-    for i, url in enumerate(media):
-        params += [(f"MediaContentType{i}", "image/jpeg"), (f"MediaUrl{i}", url)]
+    for i, medium in enumerate(media):
+        url, ctype = (medium, "image/jpeg") if isinstance(medium, str) else medium
+        params += [(f"MediaContentType{i}", ctype), (f"MediaUrl{i}", url)]
     return post_signed(server, f"{PUBLIC}/sms/twilio/{DOMAIN}/inbound", params, **kwargs)
 
 
@@ -286,11 +340,14 @@ def scenario():
         assert inbound(server, "SM" + "1" * 32, FAR, "+15550100001", "hi alice")[0] == 200
         quiet(alice, r"hi alice", "a repeated inbound SMS")
 
-        # ---- in: MMS becomes OOB, with the URL in the body too
-        media = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+        # ---- in: MMS media are re-hosted on our upload service and become OOB, with the URL
+        # as the body (sms_mms covers this in depth)
+        media = fake.add_media(b"\xff\xd8\xff\xe0 a tiny jpeg", "image/jpeg")
         assert inbound(server, "MM" + "2" * 32, FAR, "+15550100001", "", media=[media])[0] == 200
         got = alice.read_until(message_from(FAR))
-        assert f"<x xmlns='jabber:x:oob'><url>{media}</url></x>" in got and f"<body>{media}</body>" in got, got
+        ours = re.search(r"<x xmlns='jabber:x:oob'><url>(http://127\.0\.0\.1:\d+/upload/[0-9a-f]{32}/ME[0-9a-f]+\.jpg)"
+                         r"</url></x>", got)
+        assert ours and f"<body>{ours.group(1)}</body>" in got, got
 
         # ---- in: a team number reaches every owner: alice now, carol (offline) at login
         assert inbound(server, "SM" + "3" * 32, FAR, "+15550100009", "to the team")[0] == 200

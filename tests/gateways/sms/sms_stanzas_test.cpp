@@ -44,6 +44,27 @@ TEST_CASE("SMS stanzas: outbound text and OOB media") {
     CHECK(testling.body == "look");
     CHECK(testling.media_urls == std::vector<std::string>{"https://up.example/a.jpg"});
   }
+  SUBCASE("an upload URL of our own as body and OOB goes as MediaUrl, not as text") {
+    const std::string url = "https://xmpp.example.com/upload/0123456789abcdef0123456789abcdef/cat.jpg";
+    const auto testling = outbound_content(
+        parse("<message><body>" + url + "</body><x xmlns='jabber:x:oob'><url>" + url + "</url></x></message>"));
+    CHECK(testling.body.empty());
+    CHECK(testling.media_urls == std::vector<std::string>{url});
+  }
+  SUBCASE("several files: a body of their URLs alone is not sent as text") {
+    const auto testling =
+        outbound_content(parse("<message><body>https://up.example/a.jpg\nhttps://up.example/b.png\n</body>"
+                               "<x xmlns='jabber:x:oob'><url>https://up.example/a.jpg</url></x>"
+                               "<x xmlns='jabber:x:oob'><url>https://up.example/b.png</url></x></message>"));
+    CHECK(testling.body.empty());
+    CHECK(testling.media_urls.size() == 2);
+  }
+  SUBCASE("a body with a URL that is not an attachment stays") {
+    const auto testling =
+        outbound_content(parse("<message><body>https://up.example/a.jpg https://elsewhere.example/</body>"
+                               "<x xmlns='jabber:x:oob'><url>https://up.example/a.jpg</url></x></message>"));
+    CHECK(testling.body == "https://up.example/a.jpg https://elsewhere.example/");
+  }
 }
 
 TEST_CASE("SMS stanzas: an inbound SMS") {

@@ -120,6 +120,20 @@ TEST_CASE("Twilio API: an incoming message") {
   CHECK(sms->to == "+15551234567");
   CHECK(sms->body == "hi there");
   CHECK(sms->media_urls == std::vector<std::string>{"https://media.example/1", "https://media.example/2"});
+  CHECK(sms->media_types.size() == 2);
+
+  const auto typed = twilio::parse_inbound({{"MessageSid", "MM1"},
+                                            {"From", "+1"},
+                                            {"To", "+2"},
+                                            {"NumMedia", "2"},
+                                            {"MediaContentType1", "video/mp4"},
+                                            {"MediaUrl1", "https://media.example/v"},
+                                            {"MediaUrl0", "https://media.example/i"},
+                                            {"MediaContentType0", "image/jpeg"},
+                                            {"MediaContentTypeX", "junk/junk"}});
+  REQUIRE(typed.has_value());
+  CHECK(typed->media_urls == std::vector<std::string>{"https://media.example/i", "https://media.example/v"});
+  CHECK(typed->media_types == std::vector<std::string>{"image/jpeg", "video/mp4"});
 
   CHECK_FALSE(twilio::parse_inbound({{"From", "+1"}, {"To", "+2"}}).has_value());
   CHECK_FALSE(twilio::parse_inbound({{"MessageSid", "SM1"}, {"To", "+2"}}).has_value());

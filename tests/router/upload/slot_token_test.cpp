@@ -120,3 +120,12 @@ TEST_CASE("the secret is made once and kept") {
   CHECK_FALSE(load_or_create_secret(file));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a keyed slot is stable per key and secret and looks like a random one") {
+  const std::string testling = keyed_slot(secret, "sms.example.com\nMM1\n0");
+  CHECK(testling.size() == 32);
+  CHECK(testling.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(keyed_slot(secret, "sms.example.com\nMM1\n0") == testling);
+  CHECK(keyed_slot(secret, "sms.example.com\nMM1\n1") != testling);
+  CHECK(keyed_slot("another secret", "sms.example.com\nMM1\n0") != testling);
+}
