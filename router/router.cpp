@@ -714,7 +714,8 @@ struct Router::Impl {
     const std::string_view type = type_of(p);
     if (type.empty()) {
       // XEP-0398 §4: the avatar hash in every available presence, directed ones too.
-      co_await r.pep().stamp_presence(p, sender->jid().bare());
+      Jid own = sender->jid().bare();
+      co_await r.pep().stamp_presence(p, std::move(own));
     }
     const auto to_attr = p.attribute("to");
     if (!to_attr || to_attr->empty() || *to_attr == sender->jid().bare_string()) {
@@ -1194,15 +1195,21 @@ struct Router::Impl {
     } else if (pns == ns::vcard && payload->name() == "vCard" && to_self) {
       const bool set = type == "set";
       Element vcard = *payload;
-      Element answer =
-          co_await modules::answer_vcard(db(), r.workers(), iq, std::string(sender->jid().bare_string()), true);
+      const Jid own = sender->jid().bare();
+      std::string before;
+      if (set) {
+        before = co_await r.pep().avatar_hash(own); // what the vCard held until now
+      }
+      std::string owner(own.bare_string());
+      Element answer = co_await modules::answer_vcard(db(), r.workers(), iq, std::move(owner), true);
       const bool stored = set && type_of(answer) == "result";
       deliver(sender, std::move(answer));
       if (stored) {
-        co_await r.pep().vcard_stored(sender, std::move(vcard)); // XEP-0398 §3.2
+        co_await r.pep().vcard_stored(sender, std::move(vcard), std::move(before)); // XEP-0398 §3.2
       }
     } else if ((pns == ns::pubsub || pns == modules::pubsub_owner_ns) && to_self) {
-      co_await r.pep().iq(sender, std::move(iq), sender->jid().bare());
+      Jid own = sender->jid().bare();
+      co_await r.pep().iq(sender, std::move(iq), std::move(own));
     } else if (pns == modules::push_ns && to_self) {
       co_await r.push().iq(sender, std::move(iq));
     } else if (pns == ns::mam && to_self && archive.enabled()) {
@@ -1253,8 +1260,9 @@ struct Router::Impl {
       deliver(sender, std::move(result));
     } else if (pns == ns::disco_items && type == "get" && to_self && !payload->attribute("node")) {
       // XEP-0163 §1, XEP-0060 §5.2: the account's nodes.
-      const Jid own = sender->jid().bare();
-      deliver(sender, co_await r.pep().disco_items(std::move(iq), own, own));
+      Jid own = sender->jid().bare();
+      Jid requester = own;
+      deliver(sender, co_await r.pep().disco_items(std::move(iq), std::move(own), std::move(requester)));
     } else if (pns == ns::disco_items && type == "get") {
       auto result = core::stanza::make_result(iq);
       auto& query = result.add_child(Element("query", std::string(ns::disco_items)));
@@ -1510,8 +1518,11 @@ struct Router::Impl {
                (payload->ns() == ns::pubsub || payload->ns() == modules::pubsub_owner_ns) &&
                (type_of(stanza) == "get" || type_of(stanza) == "set")) {
       // XEP-0163: another account's personal eventing service (retrieval; the rest is refused).
-      if (co_await user_exists(to.bare())) {
-        co_await r.pep().iq(sender, std::move(stanza), to.bare());
+      // Jids named before each co_await (GCC 12 and class temporaries, see blocking()).
+      Jid owner = to.bare();
+      const bool exists = co_await user_exists(owner);
+      if (exists) {
+        co_await r.pep().iq(sender, std::move(stanza), std::move(owner));
       } else {
         reply_error(sender, stanza, stanza_errc::service_unavailable);
       }
@@ -1519,10 +1530,13 @@ struct Router::Impl {
                (payload->ns() == ns::disco_info || payload->ns() == ns::disco_items) &&
                !payload->attribute("node")) {
       // XEP-0030 at another account: what it is (XEP-0163 §1) and the nodes the sender may see.
-      if (!co_await user_exists(to.bare())) {
+      Jid owner = to.bare();
+      Jid requester = sender->jid().bare();
+      const bool exists = co_await user_exists(owner);
+      if (!exists) {
         reply_error(sender, stanza, stanza_errc::service_unavailable);
       } else if (payload->ns() == ns::disco_items) {
-        deliver(sender, co_await r.pep().disco_items(std::move(stanza), to.bare(), sender->jid().bare()));
+        deliver(sender, co_await r.pep().disco_items(std::move(stanza), std::move(owner), std::move(requester)));
       } else {
         auto result = core::stanza::make_result(stanza);
         auto& query = result.add_child(Element("query", std::string(ns::disco_info)));
@@ -1586,11 +1600,14 @@ modules::PushService& Router::push() noexcept {
 asio::awaitable<bool> Router::blocked_between(Jid a, Jid b) {
   Impl impl(*this);
   // One co_await per statement: GCC 12 mishandles co_await under a short-circuit in co_return.
-  const bool a_blocks = co_await impl.blocks(a.bare(), b);
+  Jid a_bare = a.bare();
+  const bool a_blocks = co_await impl.blocks(std::move(a_bare), b);
   if (a_blocks) {
     co_return true;
   }
-  co_return co_await impl.blocks(b.bare(), a);
+  Jid b_bare = b.bare();
+  const bool b_blocks = co_await impl.blocks(std::move(b_bare), a);
+  co_return b_blocks;
 }
 
 void Router::forget_user(const std::string& bare) {

@@ -31,8 +31,13 @@ namespace {
 
 /// Capability sets and unanswered queries the service keeps at most; past that it starts over
 /// (anyone can claim any number of verification strings).
-constexpr std::size_t max_known_caps = 10'000;
 constexpr std::size_t max_pending_queries = 10'000;
+/// Bytes of feature names each of the two capability caches (verified, per resource) holds at
+/// most; one answer is taken only up to these sizes (real clients list well under 200
+/// features): whatever clients claim, the caches stay small.
+constexpr std::size_t max_caps_cache_bytes = 8 * 1024 * 1024;
+constexpr std::size_t max_caps_features = 500;
+constexpr std::size_t max_caps_answer_bytes = 32 * 1024;
 
 std::string_view type_of(const Element& stanza) { return stanza.attribute("type").value_or(""); }
 
@@ -89,7 +94,7 @@ PepService::~PepService() = default;
 
 std::size_t PepService::known_caps() const {
   std::lock_guard lock(mutex_);
-  return caps_.size();
+  return caps_.size() + resource_caps_.size();
 }
 
 PepService::Features PepService::features_of(const std::string& full, const Element* presence) const {
@@ -105,8 +110,8 @@ PepService::Features PepService::features_of(const std::string& full, const Elem
   if (auto it = caps_.find(ver); it != caps_.end()) {
     return it->second;
   }
-  if (auto it = caps_.find(full + "\n" + ver); it != caps_.end()) {
-    return it->second;
+  if (auto it = resource_caps_.find(full); it != resource_caps_.end() && it->second.first == ver) {
+    return it->second.second;
   }
   return nullptr;
 }
@@ -156,7 +161,11 @@ asio::awaitable<void> PepService::notify(Jid owner, const NodeConfig& config, st
   }
   for (const auto& contact : *subscribers) {
     auto jid = Jid::parse(contact);
-    if (!jid || !router_.is_local_host(jid->domain()) || co_await router_.blocked_between(owner, *jid)) {
+    if (!jid || !router_.is_local_host(jid->domain())) {
+      continue;
+    }
+    const bool blocked = co_await router_.blocked_between(owner, *jid);
+    if (blocked) {
       continue;
     }
     for (const auto& res : router_.sessions().resources(*jid)) {
@@ -488,7 +497,7 @@ asio::awaitable<void> PepService::metadata_to_vcard(Jid owner, Element metadata)
   }
 }
 
-asio::awaitable<void> PepService::vcard_stored(std::shared_ptr<Session> sender, Element vcard) {
+asio::awaitable<void> PepService::vcard_stored(std::shared_ptr<Session> sender, Element vcard, std::string before) {
   const Jid owner = sender->jid().bare();
   const std::string o(owner.bare_string());
   const auto image = vcard_photo(vcard);
@@ -496,7 +505,6 @@ asio::awaitable<void> PepService::vcard_stored(std::shared_ptr<Session> sender, 
   if (image) {
     hash = sha1_hex(image->bytes);
   }
-  const std::string before = co_await avatar_hash(owner);
   remember_avatar(o, hash);
   if (hash == before) {
     co_return;
@@ -630,7 +638,10 @@ asio::awaitable<void> PepService::retract(std::shared_ptr<Session> sender, Eleme
     co_return;
   }
   const Element* item = retract.child("item", ns::pubsub);
-  const std::string id(item != nullptr ? item->attribute("id").value_or("") : "");
+  std::string id;
+  if (item != nullptr) {
+    id = std::string(item->attribute("id").value_or(""));
+  }
   if (id.empty()) {
     sender->deliver(pubsub_error(iq, stanza_errc::bad_request, "item-required", "retract needs an item id"));
     co_return;
@@ -913,24 +924,41 @@ asio::awaitable<bool> PepService::iq_answer(Element iq) {
   if (type_of(iq) != "result" || query == nullptr) {
     co_return true; // no answer, no interests: no notifications for that resource
   }
-  auto features = std::make_shared<const std::vector<std::string>>(disco_features(*query));
+  std::vector<std::string> listed = disco_features(*query);
+  std::size_t bytes = 0;
+  for (const auto& f : listed) {
+    bytes += f.size();
+  }
+  if (listed.size() > max_caps_features || bytes > max_caps_answer_bytes) {
+    co_return true; // more than any client has: taken as no interests
+  }
+  auto features = std::make_shared<const std::vector<std::string>>(std::move(listed));
   // §5.4: a verified answer serves everyone claiming the same string; one that does not
-  // verify serves only the resource that gave it.
+  // verify serves only the resource that gave it (and replaces what it said before).
   const auto s = caps_verification_string(*query);
   std::optional<std::string> hashed;
   if (s) {
     hashed = caps_hash(pending.hash, *s);
   }
-  std::string key = pending.full + "\n" + pending.ver;
-  if (hashed && *hashed == pending.ver) {
-    key = pending.ver;
-  }
+  const bool verified = hashed && *hashed == pending.ver;
   {
     std::lock_guard lock(mutex_);
-    if (caps_.size() >= max_known_caps) {
-      caps_.clear();
+    if (verified) {
+      if (caps_bytes_ + bytes > max_caps_cache_bytes) {
+        caps_.clear();
+        caps_bytes_ = 0;
+      }
+      if (caps_.try_emplace(pending.ver, features).second) {
+        caps_bytes_ += bytes;
+      }
+    } else {
+      if (resource_caps_bytes_ + bytes > max_caps_cache_bytes) {
+        resource_caps_.clear();
+        resource_caps_bytes_ = 0;
+      }
+      resource_caps_[pending.full] = {pending.ver, features};
+      resource_caps_bytes_ += bytes;
     }
-    caps_[key] = features;
   }
   if (!pending.send_last) {
     co_return true;
@@ -964,7 +992,11 @@ asio::awaitable<void> PepService::send_last_items(std::shared_ptr<Session> sessi
   if (subscriptions) {
     for (const auto& contact : *subscriptions) {
       auto jid = Jid::parse(contact);
-      if (jid && router_.is_local_host(jid->domain()) && !co_await router_.blocked_between(me, *jid)) {
+      if (!jid || !router_.is_local_host(jid->domain())) {
+        continue;
+      }
+      const bool blocked = co_await router_.blocked_between(me, *jid);
+      if (!blocked) {
         owners.push_back(std::string(jid->bare_string()));
       }
     }

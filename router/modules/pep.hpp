@@ -62,8 +62,12 @@ public:
   /// directed, chat room joins included).
   boost::asio::awaitable<void> stamp_presence(core::xml::Element& presence, core::jid::Jid bare);
   /// XEP-0398 §3.2: the user has just stored `vcard` as their own: its photo becomes their
-  /// XEP-0084 avatar (data, then metadata, with notifications).
-  boost::asio::awaitable<void> vcard_stored(std::shared_ptr<Session> sender, core::xml::Element vcard);
+  /// XEP-0084 avatar (data, then metadata, with notifications), unless its hash is `before`
+  /// (avatar_hash() read before the vCard was stored).
+  boost::asio::awaitable<void> vcard_stored(std::shared_ptr<Session> sender, core::xml::Element vcard,
+                                            std::string before);
+  /// The user's avatar hash ("" for none), read from the vCard on first use.
+  boost::asio::awaitable<std::string> avatar_hash(core::jid::Jid bare);
   /// The user's account is gone: what is cached about it goes too.
   void forget(const std::string& bare);
 
@@ -93,8 +97,6 @@ private:
                                                NodeConfig fresh, std::optional<core::xml::Element> options);
   /// XEP-0398 §3.1: a metadata item was published: its image goes into the vCard.
   boost::asio::awaitable<void> metadata_to_vcard(core::jid::Jid owner, core::xml::Element metadata);
-  /// The user's avatar hash ("" for none), read from the vCard on first use.
-  boost::asio::awaitable<std::string> avatar_hash(core::jid::Jid bare);
   void remember_avatar(const std::string& bare, std::string hash);
   boost::asio::awaitable<void> retrieve(std::shared_ptr<Session> sender, core::xml::Element iq, core::jid::Jid owner,
                                         const core::xml::Element& items);
@@ -107,9 +109,13 @@ private:
 
   Router& router_;
   mutable std::mutex mutex_;
-  /// Feature sets by verification string (verified answers), or by "full JID\nver" for
-  /// answers that did not verify (they apply to that resource only).
+  /// Feature sets by verification string (verified answers) ...
   std::unordered_map<std::string, Features> caps_;
+  std::size_t caps_bytes_ = 0;
+  /// ... and by full JID for answers that did not verify (they serve that resource only),
+  /// with the verification string they were for.
+  std::unordered_map<std::string, std::pair<std::string, Features>> resource_caps_;
+  std::size_t resource_caps_bytes_ = 0;
   std::unordered_map<std::string, Pending> pending_;
   /// Avatar hashes by bare JID ("" = no avatar).
   std::unordered_map<std::string, std::string> avatars_;

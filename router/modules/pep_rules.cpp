@@ -329,6 +329,27 @@ std::optional<std::string> caps_verification_string(const Element& query) {
       forms.push_back(std::move(form));
     }
   }
+  // '<' separates the fields of the string: inside one, it would let a different answer hash
+  // the same, so such an answer cannot be verified (and serves its own resource only).
+  const auto has_lt = [](const std::string& text) { return text.find('<') != std::string::npos; };
+  for (const auto& [category, type, lang, name] : identities) {
+    if (has_lt(category) || has_lt(type) || has_lt(lang) || has_lt(name)) {
+      return std::nullopt;
+    }
+  }
+  if (std::any_of(features.begin(), features.end(), has_lt)) {
+    return std::nullopt;
+  }
+  for (const auto& form : forms) {
+    if (has_lt(form.type)) {
+      return std::nullopt;
+    }
+    for (const auto& [var, values] : form.fields) {
+      if (has_lt(var) || std::any_of(values.begin(), values.end(), has_lt)) {
+        return std::nullopt;
+      }
+    }
+  }
   std::sort(identities.begin(), identities.end());
   std::sort(features.begin(), features.end());
   std::sort(forms.begin(), forms.end(), [](const Form& a, const Form& b) { return a.type < b.type; });

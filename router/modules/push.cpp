@@ -5,6 +5,7 @@
 #include "core/xml/namespaces.hpp"
 #include "core/xml/parse.hpp"
 #include "core/xml/serializer.hpp"
+#include "router/modules/archive_rules.hpp"
 #include "router/modules/data_form.hpp"
 #include "router/router.hpp"
 #include "router/session.hpp"
@@ -111,6 +112,12 @@ asio::awaitable<void> PushService::iq(std::shared_ptr<Session> sender, Element i
     sender->deliver(core::stanza::make_error(iq, stanza_errc::bad_request, "the app server's 'jid' is missing or not a JID"));
     co_return;
   }
+  if (enable && !router_.is_local_host(app_server->domain()) && router_.domain_handler(app_server->domain()) == nullptr) {
+    // Notifications could never reach it: say so now rather than drop them later.
+    sender->deliver(core::stanza::make_error(iq, stanza_errc::remote_server_not_found,
+                                             "this server does not federate with other domains yet"));
+    co_return;
+  }
   if (enable && node.empty()) {
     // XEP-0357 §5: the node is what the app server knows the device by.
     sender->deliver(core::stanza::make_error(iq, stanza_errc::bad_request, "<enable/> needs a 'node'"));
@@ -189,7 +196,7 @@ asio::awaitable<void> PushService::message_stored(Jid bare, Element message) {
     sender = std::string(from->bare_string());
   }
   for (const auto& reg : *list) {
-    const std::string id = "push-" + std::to_string(++counter_);
+    const std::string id = "push-" + std::to_string(++counter_) + "-" + new_archive_id();
     Element iq("iq", std::string(ns::client));
     iq.set_attribute("type", "set");
     iq.set_attribute("from", user);
@@ -217,7 +224,7 @@ asio::awaitable<void> PushService::message_stored(Jid bare, Element message) {
       if (sent_.size() >= max_unanswered) {
         sent_.clear();
       }
-      sent_[id] = {user, reg.key};
+      sent_[id] = Sent{user, reg.key, reg.jid};
     }
     co_await router_.route(std::move(iq));
   }
@@ -228,12 +235,20 @@ asio::awaitable<bool> PushService::iq_answer(Element iq) {
   if (!id.starts_with("push-")) {
     co_return false;
   }
-  std::pair<std::string, std::string> entry;
+  Sent entry;
   {
     std::lock_guard lock(mutex_);
     auto it = sent_.find(id);
     if (it == sent_.end()) {
       co_return false;
+    }
+    // Only the app server, answering to the user it was notified for, settles a notification.
+    const auto from = Jid::parse(iq.attribute("from").value_or(""));
+    const auto to = Jid::parse(iq.attribute("to").value_or(""));
+    const auto app = Jid::parse(it->second.app_server);
+    if (!from || !to || !app || to->bare_string() != it->second.user ||
+        (from->full() != app->full() && from->bare_string() != app->full())) {
+      co_return true;
     }
     entry = std::move(it->second);
     sent_.erase(it);
@@ -244,10 +259,10 @@ asio::awaitable<bool> PushService::iq_answer(Element iq) {
   // §6: an app server that refuses a notification no longer wants that device's; the client
   // registers again when it wants them.
   spdlog::info("push: {} refused a notification for {}; the registration goes", iq.attribute("from").value_or(""),
-               entry.first);
-  auto job = [this, entry] { return router_.storage().private_xml().remove(entry.first, entry.second); };
+               entry.user);
+  auto job = [this, entry] { return router_.storage().private_xml().remove(entry.user, entry.key); };
   co_await router_.workers().run(std::move(job));
-  forget(entry.first);
+  forget(entry.user);
   co_return true;
 }
 

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -62,8 +63,13 @@ private:
   Router& router_;
   std::mutex mutex_;
   std::unordered_map<std::string, Registrations> cache_;
-  /// Notifications awaiting their answer: iq id → (user, registration key).
-  std::unordered_map<std::string, std::pair<std::string, std::string>> sent_;
+  /// Notifications awaiting their answer, by iq id (unguessable).
+  struct Sent {
+    std::string user;       ///< bare JID
+    std::string key;        ///< of the registration
+    std::string app_server; ///< who must answer
+  };
+  std::unordered_map<std::string, Sent> sent_;
   std::atomic<std::uint64_t> counter_{0};
 };
 

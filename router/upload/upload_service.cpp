@@ -358,9 +358,15 @@ struct UploadService::Impl {
       return core::stanza::make_error(iq, stanza_errc::forbidden, "only users of this server may upload");
     }
     const std::string given = std::string(request.attribute("filename").value_or(""));
-    const std::string name = sanitize_filename(given);
-    if (name.empty()) {
+    if (given.find_first_not_of("./\\ ") == std::string::npos) {
       return core::stanza::make_error(iq, stanza_errc::bad_request, "a filename is required");
+    }
+    std::string name = sanitize_filename(given);
+    // A name with nothing usable in a URL ("фото.jpg", "写真"): a generic one, keeping the
+    // extension when there is one.
+    const auto dot = name.rfind('.');
+    if (name.substr(0, dot).find_first_not_of('_') == std::string::npos) {
+      name = dot == std::string::npos ? "file" : "file" + name.substr(dot);
     }
     const auto size = parse_u64(request.attribute("size").value_or(""));
     if (!size || *size == 0) {
@@ -477,15 +483,21 @@ struct UploadService::Impl {
       if (!entry.is_directory(entry_ec)) {
         continue;
       }
-      // The stored file (any name not starting with '.'), or none when an upload broke off.
+      // The stored file (any name not starting with '.'), or none when an upload broke off or
+      // is still under way (then its .part, written to as the body arrives, tells how recent).
       std::optional<fs::file_time_type> stored;
+      auto touched = entry.last_write_time(entry_ec);
       for (const auto& inner : fs::directory_iterator(entry.path(), entry_ec)) {
+        std::error_code time_ec;
+        const auto written = inner.last_write_time(time_ec);
         if (!inner.path().filename().string().starts_with('.')) {
-          stored = inner.last_write_time(entry_ec);
+          stored = written;
+        } else if (!time_ec && written > touched) {
+          touched = written;
         }
       }
       const bool expired = stored ? config.expire_after_days != 0 && now - *stored > keep
-                                  : now - entry.last_write_time(entry_ec) > std::chrono::hours(1);
+                                  : now - touched > std::chrono::hours(1);
       if (expired && !entry_ec) {
         fs::remove_all(entry.path(), entry_ec);
         removed += entry_ec ? 0 : 1;

@@ -110,6 +110,11 @@ allowed_types = ["image/*", "text/plain"]
         assert get_url.endswith("/My_Cat__1_.png"), get_url
         assert put_url.startswith(get_url + "?"), (put_url, get_url)
         assert http("GET", get_url)[0] == 404, "a file before its upload"
+        # A name with nothing usable in a URL gets a generic one, keeping the extension.
+        _, cyrillic = slot_urls(request_slot(alice, "s0", "фото.jpg", 10, "image/jpeg"))
+        assert cyrillic.endswith("/file.jpg"), cyrillic
+        _, kanji = slot_urls(request_slot(alice, "s0b", "写真", 10, "image/jpeg"))
+        assert kanji.endswith("/file"), kanji
         started = time.monotonic()
         status, _, body = http("PUT", put_url, image, {"Content-Type": "image/png"})
         took = time.monotonic() - started

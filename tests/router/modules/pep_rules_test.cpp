@@ -195,6 +195,11 @@ TEST_CASE("caps: duplicates or a visible FORM_TYPE cannot be verified (§5.4)") 
   CHECK_FALSE(caps_verification_string(
       parse("<query xmlns='http://jabber.org/protocol/disco#info'><x xmlns='jabber:x:data' type='result'>"
             "<field var='FORM_TYPE'><value>urn:x</value></field></x></query>")));
+  // '<' inside a field would let another answer produce the same string.
+  CHECK_FALSE(caps_verification_string(parse("<query xmlns='http://jabber.org/protocol/disco#info'>"
+                                             "<identity category='client' type='pc' name='x&lt;y'/></query>")));
+  CHECK_FALSE(caps_verification_string(parse("<query xmlns='http://jabber.org/protocol/disco#info'>"
+                                             "<feature var='a&lt;b'/></query>")));
   const Element features = parse("<query xmlns='http://jabber.org/protocol/disco#info'>"
                                  "<feature var='urn:xmpp:avatar:metadata+notify'/><feature var='b'/></query>");
   CHECK(disco_features(features) == std::vector<std::string>{"b", "urn:xmpp:avatar:metadata+notify"});
