@@ -16,6 +16,10 @@
 #include "storage/storage.hpp"
 #include "storage/storage_errc.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include "core/sasl/crypto.hpp"
@@ -548,7 +552,10 @@ struct Router::Impl {
     }
     const Disposition stored = co_await store_offline(sender, std::move(msg), bare);
     if (stored == Disposition::handled && pushed) {
-      co_await r.push().message_stored(bare, std::move(*pushed)); // XEP-0357 §5
+      // XEP-0357 §5, off the delivery path: the sender's acknowledgement (SMTP 250, HTTP 2xx,
+      // XEP-0198) does not wait for the app servers.
+      auto executor = co_await asio::this_coro::executor;
+      asio::co_spawn(executor, r.push().message_stored(bare, std::move(*pushed)), asio::detached);
     }
     co_return stored;
   }
