@@ -72,7 +72,11 @@ public:
   /// to the user's online resources, or into offline storage when none is online. handled
   /// means delivered or durably stored, and only then may the outside world be told "ok";
   /// refused: no such user (or their offline storage is full); not_stored: storage is down.
-  virtual boost::asio::awaitable<router::Disposition> deliver(core::xml::Element stanza) = 0;
+  /// `once`: a key of the SeenStore that names this delivery (a mail's Message-ID and its
+  /// owner); if the message goes to offline storage the key is recorded with it, and a repeat
+  /// whose key is recorded already is handled without a second copy (Router::route).
+  virtual boost::asio::awaitable<router::Disposition>
+  deliver(core::xml::Element stanza, std::optional<storage::DeliveryKey> once = std::nullopt) = 0;
 
   virtual boost::asio::io_context& io() = 0;
   /// For blocking work (storage calls), as everywhere: `co_await workers().run(fn)`.

@@ -588,8 +588,15 @@ struct Router::Impl {
     const std::string serialized = core::xml::serialize(msg, ns::client);
     const auto quota = r.config().storage.offline_quota;
     const auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
-    auto job2 = [this, user, serialized, now, quota] { return db().offline().push(user, serialized, now, quota); };
+    auto job2 = [this, user, serialized, now, quota, key = once] {
+      return db().offline().push(user, serialized, now, quota, key);
+    };
     auto stored = co_await blocking(std::move(job2));
+    if (!stored && stored.error() == storage::storage_errc::conflict && once != nullptr) {
+      // Stored by an earlier attempt of the same delivery (its key is recorded): done.
+      spdlog::info("offline: {} for {} was stored before; not again", once->value, bare.bare_string());
+      co_return Disposition::handled;
+    }
     if (!stored) {
       spdlog::warn("offline: cannot store a message for {}: {}", bare.bare_string(), stored.error().message());
       if (stored.error() == storage::storage_errc::quota_exceeded) {
@@ -846,6 +853,8 @@ struct Router::Impl {
     }
   }
   std::optional<storage::RosterVersion> version_for_push;
+  /// route(stanza, once): the key recorded with the message if it goes to offline storage.
+  const storage::DeliveryKey* once = nullptr;
 
   asio::awaitable<std::optional<RosterItem>> get_item(const std::string& user, const std::string& contact) {
     auto job8 = [this, user, contact] { return db().roster().get_item(user, contact); };
@@ -1670,9 +1679,12 @@ asio::awaitable<Disposition> Router::from_client(std::shared_ptr<Session> sender
   co_return disposition;
 }
 
-asio::awaitable<Disposition> Router::route(Element stanza) {
+asio::awaitable<Disposition> Router::route(Element stanza, std::optional<storage::DeliveryKey> once) {
   const auto start = std::chrono::steady_clock::now();
   Impl impl(*this);
+  if (once) {
+    impl.once = &*once;
+  }
   auto to = Jid::parse(stanza.attribute("to").value_or(""));
   if (!to) {
     co_return Disposition::handled;

@@ -6,6 +6,7 @@
 #include "router/auth/user_directory.hpp"
 #include "router/domain_handler.hpp"
 #include "router/session_manager.hpp"
+#include "storage/offline_message.hpp"
 #include "storage/roster_item.hpp"
 #include "storage/roster_store.hpp"
 
@@ -13,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,8 +99,11 @@ public:
   /// A stanza from a bound client whose `from` the session has stamped with its full JID.
   boost::asio::awaitable<Disposition> from_client(std::shared_ptr<Session> sender, core::xml::Element stanza);
 
-  /// A stanza the server itself (or a gateway) originates; `from` must be set.
-  boost::asio::awaitable<Disposition> route(core::xml::Element stanza);
+  /// A stanza the server itself (or a gateway) originates; `from` must be set. With `once`, a
+  /// message that goes to offline storage records that key in the same transaction, and one
+  /// whose key is recorded already is not stored again (handled): see OfflineStore::push.
+  boost::asio::awaitable<Disposition> route(core::xml::Element stanza,
+                                            std::optional<storage::DeliveryKey> once = std::nullopt);
 
   /// Totals since start, for the admin API's stats (the same counters /metrics shows).
   struct Counts {

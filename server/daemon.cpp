@@ -63,8 +63,9 @@ struct Daemon::Impl {
   /// All that gateway plugins may call.
   struct Host final : gateways::GatewayHost {
     explicit Host(Impl& d) : daemon(d) {}
-    asio::awaitable<router::Disposition> deliver(core::xml::Element stanza) override {
-      co_return co_await daemon.router->route(std::move(stanza));
+    asio::awaitable<router::Disposition> deliver(core::xml::Element stanza,
+                                                 std::optional<storage::DeliveryKey> once) override {
+      co_return co_await daemon.router->route(std::move(stanza), std::move(once));
     }
     asio::io_context& io() override { return daemon.io; }
     core::async::WorkerPool& workers() override { return *daemon.workers; }
@@ -261,18 +262,19 @@ struct Daemon::Impl {
     return true;
   }
 
-  /// [upload] expire_after_days: old files (and what broken-off uploads left) go a minute after
-  /// start, then once an hour.
+  /// [upload] expire_after_days: old files (and what broken-off uploads left) go at start (on
+  /// the worker pool, so start does not wait: a server that was down for a while serves no file
+  /// past its time), then once an hour.
   asio::awaitable<void> expire_uploads() {
-    asio::steady_timer timer(io, std::chrono::minutes(1));
+    asio::steady_timer timer(io);
     for (;;) {
-      co_await timer.async_wait(asio::use_awaitable);
       auto job = [this] { return upload->expire_now(); };
       const std::size_t removed = co_await workers->run(std::move(job));
       if (removed > 0) {
         spdlog::info("upload: {} expired files deleted", removed);
       }
       timer.expires_after(std::chrono::hours(1));
+      co_await timer.async_wait(asio::use_awaitable);
     }
   }
 

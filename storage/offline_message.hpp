@@ -25,4 +25,13 @@ struct OfflineMessage {
   friend bool operator==(const OfflineMessage&, const OfflineMessage&) = default;
 };
 
+/// A key of the SeenStore (`scope`, `key`, with `value`) that an inbound delivery records in
+/// the same transaction that stores its message: a repeat of the delivery (an SMTP retry after
+/// a crash) then finds the key and stores nothing, however late it comes.
+struct DeliveryKey {
+  std::string scope;
+  std::string key;
+  std::string value;
+};
+
 } // namespace parley::storage

@@ -29,8 +29,12 @@ public:
   /// Durably stores `stanza` (serialized XML) for `username` and returns its id.
   /// quota_exceeded, storing nothing, when the user already holds `quota` messages (so a quota
   /// of 0 refuses everything). The count and the insert are one atomic step.
+  /// With `once`, the key is recorded in the SeenStore in the same transaction as the message;
+  /// conflict, storing nothing, when the key is recorded there already (the delivery was stored
+  /// before). A refusal for the quota records nothing.
   virtual boost::system::result<OfflineMessageId> push(std::string_view username, std::string_view stanza,
-                                                       Timestamp timestamp, std::size_t quota) = 0;
+                                                       Timestamp timestamp, std::size_t quota,
+                                                       const DeliveryKey* once = nullptr) = 0;
 
   /// Every message held for `username`, in arrival order (ascending id).
   virtual boost::system::result<std::vector<OfflineMessage>> list(std::string_view username) = 0;

@@ -520,7 +520,10 @@ public:
       SmtpReply answer = reply(250, "2.0.0", "<" + envelope.recipients[i] + "> delivered");
       for (const auto& owner : planned.pending[i]) {
         Element stanza = inbound_message(mail, sender_jid->full(), owner, id, planned.thread);
-        const auto disposition = co_await host_->deliver(std::move(stanza));
+        // Offline, the Message-ID is recorded with the message itself: a retry after a crash
+        // between the two finds it and stores no second copy.
+        std::optional<storage::DeliveryKey> once(storage::DeliveryKey{in_scope_, mail.message_id + '\n' + owner, id});
+        const auto disposition = co_await host_->deliver(std::move(stanza), std::move(once));
         if (disposition == router::Disposition::handled) {
           delivered.push_back(owner);
         } else if (disposition == router::Disposition::not_stored) {
@@ -533,7 +536,8 @@ public:
       replies.push_back(std::move(answer));
     }
     if (!delivered.empty()) {
-      // After the delivery: a crash in between delivers a repeat twice, never zero times.
+      // After the delivery, for messages that went to a session (offline storage recorded the
+      // key already): a crash in between delivers such a repeat twice, never zero times.
       auto remember = [self, message_id = mail.message_id, id, delivered] {
         auto& seen = self->host_->storage().seen();
         const auto now = now_stamp();

@@ -549,7 +549,14 @@ public:
     std::size_t refused = 0;
     bool not_stored = false;
     for (const auto& owner : owners.pending) {
-      const auto disposition = co_await host_->deliver(inbound_message(sms, from->full(), owner, id));
+      // Offline, the provider's id is recorded with the message: a retry after a crash in
+      // between stores no second copy.
+      std::optional<storage::DeliveryKey> once;
+      if (!sms.provider_id.empty()) {
+        once = storage::DeliveryKey{in_scope_, sms.provider_id + '\n' + owner, id};
+      }
+      Element message = inbound_message(sms, from->full(), owner, id);
+      const auto disposition = co_await host_->deliver(std::move(message), std::move(once));
       switch (disposition) {
       case router::Disposition::handled: delivered.push_back(owner); break;
       case router::Disposition::not_stored: not_stored = true; break;
@@ -561,7 +568,8 @@ public:
       }
     }
     if (!delivered.empty()) {
-      // After the delivery: a crash in between delivers a repeat twice, never zero times.
+      // After the delivery, for what went to a session (offline storage recorded it already): a
+      // crash in between delivers such a repeat twice, never zero times.
       auto remember = [self, sid = sms.provider_id, id, delivered] {
         auto& seen = self->host_->storage().seen();
         const auto now = now_stamp();

@@ -464,7 +464,13 @@ private:
       nick.add_text(hook.config.nick.empty() ? name : hook.config.nick);
       message.add_child(std::move(nick));
     }
-    const auto disposition = co_await host_->deliver(std::move(message));
+    // Offline, the delivery's key is recorded with the message: a retry after a crash in between
+    // stores no second copy.
+    std::optional<storage::DeliveryKey> once;
+    if (!parsed->dedupe_key.empty()) {
+      once = storage::DeliveryKey{scope, parsed->dedupe_key, id};
+    }
+    const auto disposition = co_await host_->deliver(std::move(message), std::move(once));
     if (disposition == router::Disposition::refused && to_room) {
       (*respond)(problem(403, "urn:parley:problem:room-refused", "Forbidden",
                          "the room '" + recipient_text +
@@ -485,7 +491,8 @@ private:
       co_return;
     }
     if (!parsed->dedupe_key.empty()) {
-      // After the delivery: a crash in between delivers a repeat twice, never zero times.
+      // After the delivery, for what went to a session (offline storage recorded it already): a
+      // crash in between delivers such a repeat twice, never zero times.
       auto remember = [self, scope, key = parsed->dedupe_key, id] {
         const auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
         return self->host_->storage().seen().remember(scope, key, id, now);

@@ -10,7 +10,10 @@
   body past max_file_size 413 with problem JSON;
 - path traversal in GET and PUT URLs reaches nothing;
 - slixmpp's own XEP-0363 plugin (aiohttp) uploads a file;
-- after a restart, stored files are still served and a slot handed out before it still works."""
+- after a restart, stored files are still served and a slot handed out before it still works;
+- expiry (run at start, then hourly): a file older than expire_after_days (30 by default, aged
+  with os.utime while parleyd is down) is gone after the restart (404, its directory removed),
+  as is what an upload that broke off more than an hour ago left; fresh files stay."""
 
 import hashlib
 import hmac
@@ -214,12 +217,36 @@ allowed_types = ["image/*", "text/plain"]
         later = b"after the restart"
         put_later, get_later = slot_urls(request_slot(alice, "s3", "later.txt", len(later), "text/plain"))
 
+    # Expiry, while parleyd is down: slixmpp's note made 31 days old, and the .part of an upload
+    # that broke off two hours ago.
+    files = Path(server.dir) / "data" / "upload" / "files"
+    note_path = files.joinpath(*urllib.parse.urlparse(url).path.split("/")[2:])
+    assert note_path.is_file(), note_path
+    month_ago = time.time() - 31 * 86400
+    os.utime(note_path, (month_ago, month_ago))
+    broken = files / ("0" * 32)
+    broken.mkdir()
+    (broken / ".part").write_bytes(b"half an upload")
+    two_hours_ago = time.time() - 2 * 3600
+    os.utime(broken / ".part", (two_hours_ago, two_hours_ago))
+    os.utime(broken, (two_hours_ago, two_hours_ago))
+    fresh_part = files / ("1" * 32)
+    fresh_part.mkdir()
+    (fresh_part / ".part").write_bytes(b"an upload under way")
+
     server.start()
     try:
+        deadline = time.monotonic() + 20
+        while note_path.parent.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not note_path.parent.exists(), "the expired file is still there"
+        assert not broken.exists(), "what a broken-off upload left is still there"
+        assert fresh_part.exists(), "an upload under way was expired"
+        status, _, body = http("GET", url)
+        assert status == 404, (status, body)
+        assert "expired files deleted" in Path(server.log_path).read_text(errors="replace"), "no expiry line in the log"
         status, headers, body = http("GET", get_url)
         assert status == 200 and body == text, (status, body)
-        status, headers, body = http("GET", url)
-        assert status == 200 and body == note, status
         status, _, body = http("PUT", put_later, later, {"Content-Type": "text/plain"})
         assert status == 201, (status, body)
         assert http("GET", get_later)[2] == later

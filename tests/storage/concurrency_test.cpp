@@ -188,6 +188,41 @@ TEST_CASE_TEMPLATE("concurrency: the quota holds under concurrent pushes", Backe
   CHECK(testling->offline().count("alice").value() == quota);
 }
 
+TEST_CASE_TEMPLATE("concurrency: concurrent pushes of one delivery key store one message", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  REQUIRE(testling->users().create_user("alice", {}));
+  REQUIRE(testling->users().create_user("bob", {}));
+
+  // 8 keys, each pushed 10 times at once (5 to alice, 5 to bob under the same key: a key is
+  // global, whoever it names), interleaved so that a backend's group commit mixes them.
+  std::atomic<int> stored{0};
+  std::atomic<int> repeats{0};
+  std::atomic<int> other{0};
+  {
+    async::WorkerPool pool(4);
+    for (int i = 0; i < 80; ++i) {
+      pool.post([&, i] {
+        const DeliveryKey key{"test", "key-" + std::to_string(i % 8), "v"};
+        auto id = testling->offline().push((i / 8) % 2 == 0 ? "alice" : "bob", "<message k='" + std::to_string(i % 8) + "'/>",
+                                           Timestamp(std::chrono::microseconds(i)), 1000000, &key);
+        if (id) {
+          ++stored;
+        } else if (id.error() == storage_errc::conflict) {
+          ++repeats;
+        } else {
+          ++other;
+        }
+      });
+    }
+  }
+  CHECK(stored == 8);
+  CHECK(repeats == 72);
+  CHECK(other == 0);
+  CHECK(testling->offline().count("alice").value() + testling->offline().count("bob").value() == 8);
+}
+
 TEST_CASE_TEMPLATE("concurrency: concurrent publishes to a new PEP node create it once and keep max_items", Backend,
                    PARLEY_STORAGE_BACKENDS) {
   Backend backend;

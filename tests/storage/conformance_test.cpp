@@ -796,6 +796,49 @@ TEST_CASE_TEMPLATE("offline: unknown users are refused", Backend, PARLEY_STORAGE
   CHECK(offline.push("", "<message/>", at(0), no_quota).error() == storage_errc::invalid_argument);
 }
 
+TEST_CASE_TEMPLATE("offline: a push with a delivery key stores once and records the key with the message", Backend,
+                   PARLEY_STORAGE_BACKENDS) {
+  Backend backend;
+  auto testling = open_storage(backend);
+  auto& offline = testling->offline();
+  auto& seen = testling->seen();
+  REQUIRE(testling->users().create_user("alice", {}));
+  REQUIRE(testling->users().create_user("bob", {}));
+
+  const DeliveryKey key{"mail in", "<m1@example.net>\nalice", "mail-1"};
+  const auto first = offline.push("alice", "<message n='1'/>", at(1), no_quota, &key);
+  REQUIRE(first);
+  CHECK(seen.lookup("mail in", "<m1@example.net>\nalice").value() == "mail-1");
+  // A repeat stores nothing, even after the first copy was delivered and removed.
+  CHECK(offline.push("alice", "<message n='1 again'/>", at(2), no_quota, &key).error() == storage_errc::conflict);
+  REQUIRE(offline.remove("alice", *first));
+  CHECK(offline.push("alice", "<message n='1 later'/>", at(3), no_quota, &key).error() == storage_errc::conflict);
+  CHECK(offline.count("alice").value() == 0);
+
+  // A key that SeenStore::remember recorded counts the same.
+  REQUIRE(seen.remember("mail in", "<m2@example.net>\nbob", "mail-2", at(4)).value());
+  const DeliveryKey remembered{"mail in", "<m2@example.net>\nbob", "mail-2"};
+  CHECK(offline.push("bob", "<message n='2'/>", at(5), no_quota, &remembered).error() == storage_errc::conflict);
+
+  // The quota refuses without recording the key, so the same delivery goes through later; a
+  // repeat is a repeat even when the quota is full.
+  const DeliveryKey third{"mail in", "<m3@example.net>\nbob", "mail-3"};
+  CHECK(offline.push("bob", "<message n='3'/>", at(6), 0, &third).error() == storage_errc::quota_exceeded);
+  CHECK(seen.lookup("mail in", "<m3@example.net>\nbob").error() == storage_errc::not_found);
+  REQUIRE(offline.push("bob", "<message n='3'/>", at(7), 1, &third));
+  CHECK(offline.push("bob", "<message n='3'/>", at(8), 1, &third).error() == storage_errc::conflict);
+  const auto held = offline.list("bob").value();
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].stanza == "<message n='3'/>");
+
+  // Unknown users and empty keys are refused, recording nothing.
+  const DeliveryKey nobody{"mail in", "<m4@example.net>\nnobody", "mail-4"};
+  CHECK(offline.push("nobody", "<message/>", at(9), no_quota, &nobody).error() == storage_errc::not_found);
+  CHECK(seen.lookup("mail in", "<m4@example.net>\nnobody").error() == storage_errc::not_found);
+  const DeliveryKey empty{"mail in", "", "x"};
+  CHECK(offline.push("alice", "<message/>", at(10), no_quota, &empty).error() == storage_errc::invalid_argument);
+}
+
 // ---------------------------------------------------------------------------------------------
 // WorkQueue
 

@@ -54,23 +54,67 @@ constexpr std::string_view insert_sql =
     "AND (SELECT COUNT(*) FROM offline_messages WHERE username = $1::text) < $4::bigint "
     "RETURNING id";
 
+// With a delivery key: the message only when the key is new, and the key only with the
+// message, in one statement. The answer is one row: the new id (NULL when nothing was stored)
+// and whether the key was new. A concurrent push of the same key that commits first makes the
+// key's insert fail with unique_violation, which comes back as conflict: never two copies.
+constexpr std::string_view insert_once_sql =
+    "WITH fresh AS (SELECT NOT EXISTS (SELECT 1 FROM seen_keys WHERE scope = $5::text AND key = $6::text) AS ok), "
+    "ins AS (INSERT INTO offline_messages(username, stamp_us, stanza) "
+    "SELECT $1::text, $2::bigint, $3::text "
+    "WHERE (SELECT ok FROM fresh) "
+    "AND EXISTS (SELECT 1 FROM users WHERE username = $1::text) "
+    "AND (SELECT COUNT(*) FROM offline_messages WHERE username = $1::text) < $4::bigint "
+    "RETURNING id), "
+    "mark AS (INSERT INTO seen_keys(scope, key, value, created_us) SELECT $5::text, $6::text, $7::text, $2::bigint "
+    "FROM ins) "
+    "SELECT (SELECT id FROM ins), (SELECT ok FROM fresh)";
+
+std::string_view sql_for(const OfflineStore::PushRequest& request) {
+  return request.once != nullptr ? insert_once_sql : insert_sql;
+}
+
 Params insert_params(const OfflineStore::PushRequest& request) {
   const auto limit = static_cast<std::int64_t>(
       std::min<std::size_t>(request.quota, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
   Params params;
   params.text(request.username).integer(micros(request.timestamp)).text(request.stanza).integer(limit);
+  if (request.once != nullptr) {
+    params.text(request.once->scope).text(request.once->key).text(request.once->value);
+  }
   return params;
+}
+
+/// The outcome of insert_sql or insert_once_sql from its rows.
+boost::system::result<OfflineMessageId> outcome_of(const OfflineStore::PushRequest& request, const Rows& rows) {
+  if (request.once == nullptr) {
+    if (rows.size() == 0) {
+      return storage_errc::quota_exceeded;
+    }
+    return rows.integer(0, 0);
+  }
+  if (rows.size() != 1) {
+    return storage_errc::internal;
+  }
+  if (!rows.boolean(0, 1)) {
+    return storage_errc::conflict;
+  }
+  if (rows.is_null(0, 0)) {
+    return storage_errc::quota_exceeded;
+  }
+  return rows.integer(0, 0);
 }
 
 } // namespace
 
 boost::system::result<OfflineMessageId> OfflineStore::push(std::string_view username, std::string_view stanza,
-                                                           Timestamp timestamp, std::size_t quota) {
+                                                           Timestamp timestamp, std::size_t quota,
+                                                           const DeliveryKey* once) {
   assert(off_io_thread());
-  if (username.empty()) {
+  if (username.empty() || (once != nullptr && (once->scope.empty() || once->key.empty()))) {
     return storage_errc::invalid_argument;
   }
-  PushRequest request{username, stanza, timestamp, quota};
+  PushRequest request{username, stanza, timestamp, quota, once};
   std::unique_lock lock(mutex_);
   waiting_.push_back(&request);
   while (!request.done) {
@@ -93,13 +137,11 @@ boost::system::result<OfflineMessageId> OfflineStore::push(std::string_view user
 
 void OfflineStore::push_one(PushRequest& request) {
   Params params = insert_params(request);
-  auto rows = checked(database_, request.username, /*lock=*/true, insert_sql, std::move(params));
+  auto rows = checked(database_, request.username, /*lock=*/true, sql_for(request), std::move(params));
   if (!rows) {
     request.outcome = rows.error();
-  } else if (rows->size() == 0) {
-    request.outcome = storage_errc::quota_exceeded;
   } else {
-    request.outcome = rows->integer(0, 0);
+    request.outcome = outcome_of(request, *rows);
   }
   request.done = true;
 }
@@ -125,7 +167,7 @@ void OfflineStore::push_batch(std::vector<PushRequest*>& batch) {
     steps.push_back(Step{"SELECT 1 FROM users WHERE username = $1 FOR UPDATE", std::move(params)});
   }
   for (const auto* request : batch) {
-    steps.push_back(Step{insert_sql, insert_params(*request)});
+    steps.push_back(Step{sql_for(*request), insert_params(*request)});
   }
   auto results = database_.with_connection(
       [&](Connection& connection) -> boost::system::result<std::vector<Rows>> { return connection.pipeline(steps); });
@@ -148,10 +190,8 @@ void OfflineStore::push_batch(std::vector<PushRequest*>& batch) {
     const Rows& inserted = (*results)[users.size() + i];
     if (user.size() == 0) {
       batch[i]->outcome = storage_errc::not_found;
-    } else if (inserted.size() == 0) {
-      batch[i]->outcome = storage_errc::quota_exceeded;
     } else {
-      batch[i]->outcome = inserted.integer(0, 0);
+      batch[i]->outcome = outcome_of(*batch[i], inserted);
     }
     batch[i]->done = true;
   }

@@ -68,12 +68,14 @@ public:
     std::string_view stanza;
     Timestamp timestamp;
     std::size_t quota = 0;
+    const DeliveryKey* once = nullptr;
     boost::system::result<OfflineMessageId> outcome{boost::system::in_place_error, boost::system::error_code{}};
     bool done = false;
   };
 
   boost::system::result<OfflineMessageId> push(std::string_view username, std::string_view stanza,
-                                               Timestamp timestamp, std::size_t quota) override;
+                                               Timestamp timestamp, std::size_t quota,
+                                               const DeliveryKey* once = nullptr) override;
   boost::system::result<std::vector<OfflineMessage>> list(std::string_view username) override;
   boost::system::result<std::size_t> remove(std::string_view username, OfflineMessageId up_to) override;
   boost::system::result<std::size_t> count(std::string_view username) override;

@@ -1,6 +1,7 @@
 #include "storage/sqlite/detail/offline_store.hpp"
 
 #include "storage/sqlite/detail/database.hpp"
+#include "storage/sqlite/detail/seen_store.hpp"
 #include "storage/sqlite/detail/thread_check.hpp"
 #include "storage/sqlite/detail/user_store.hpp"
 #include "storage/storage_errc.hpp"
@@ -27,11 +28,26 @@ boost::system::result<std::size_t> count_of(Connection& connection, std::string_
 } // namespace
 
 boost::system::result<OfflineMessageId> OfflineStore::push(std::string_view username, std::string_view stanza,
-                                                           Timestamp timestamp, std::size_t quota) {
+                                                           Timestamp timestamp, std::size_t quota,
+                                                           const DeliveryKey* once) {
   assert(off_io_thread());
+  if (once != nullptr && (once->scope.empty() || once->key.empty())) {
+    return storage_errc::invalid_argument;
+  }
   return database_.write([&](Connection& connection) -> boost::system::result<OfflineMessageId> {
     if (auto exists = require_user(connection, username); !exists) {
       return exists.error();
+    }
+    if (once != nullptr) {
+      // First, so that a repeat is a repeat even when the quota is full now; an error below
+      // (the quota) rolls the key back with the transaction.
+      auto recorded = insert_seen_key(connection, once->scope, once->key, once->value, timestamp);
+      if (!recorded) {
+        return recorded.error();
+      }
+      if (!*recorded) {
+        return storage_errc::conflict;
+      }
     }
     // Counting and inserting in one write transaction: concurrent pushes cannot overshoot.
     auto held = count_of(connection, username);

@@ -4,7 +4,13 @@
 
 namespace parley::storage::sqlite::detail {
 
+class Connection;
 class Database;
+
+/// Records a key within the caller's write transaction: true when this call recorded it,
+/// false when it was there already.
+boost::system::result<bool> insert_seen_key(Connection& connection, std::string_view scope, std::string_view key,
+                                            std::string_view value, Timestamp now);
 
 /// storage::SeenStore over SQLite; see the interface for the contract.
 class SeenStore final : public storage::SeenStore {

@@ -40,7 +40,8 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 class FakeHost final : public parley::gateways::GatewayHost {
 public:
   explicit FakeHost(asio::io_context& io) : io_(io) {}
-  asio::awaitable<parley::router::Disposition> deliver(parley::core::xml::Element) override {
+  asio::awaitable<parley::router::Disposition> deliver(parley::core::xml::Element,
+                                                       std::optional<parley::storage::DeliveryKey>) override {
     co_return parley::router::Disposition::handled;
   }
   asio::io_context& io() override { return io_; }
