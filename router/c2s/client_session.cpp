@@ -10,6 +10,7 @@
 #include "core/xml/stream_parser.hpp"
 #include "core/tls/tls_stream.hpp"
 #include "router/c2s/c2s_service.hpp"
+#include "router/modules/push.hpp"
 #include "router/router.hpp"
 #include "core/async/worker_pool.hpp"
 #include "storage/storage.hpp"
@@ -195,15 +196,40 @@ void ClientSession::deliver(Element stanza) {
       hold_as = std::string(stanza.attribute("from").value_or(""));
     }
   }
+  // XEP-0357: a message that would be stored offline (a chat or normal one with a body) wakes
+  // the device of a session that waits to be resumed; here, who sent it.
+  std::optional<std::string> push_from;
+  if (stanza.name() == "message" && stanza.child("body", ns::client) != nullptr) {
+    const std::string_view type = stanza.attribute("type").value_or("normal");
+    if (type == "chat" || type == "normal") {
+      push_from = std::string(stanza.attribute("from").value_or(""));
+    }
+  }
   std::string data = core::xml::serialize(stanza, ns::client);
-  asio::post(socket_.get_executor(),
-             [self = shared_from_this(), data = std::move(data), hold_as = std::move(hold_as)]() mutable {
-               if (self->csi_inactive_ && !hold_as.empty()) {
-                 self->hold_presence(std::move(hold_as), std::move(data));
-                 return;
-               }
-               self->enqueue_stanza(std::move(data));
-             });
+  asio::post(socket_.get_executor(), [self = shared_from_this(), data = std::move(data), hold_as = std::move(hold_as),
+                                      push_from = std::move(push_from)]() mutable {
+    if (self->csi_inactive_ && !hold_as.empty()) {
+      self->hold_presence(std::move(hold_as), std::move(data));
+      return;
+    }
+    if (push_from && self->state_ == State::hibernating) {
+      self->push_while_hibernating(std::move(*push_from));
+    }
+    self->enqueue_stanza(std::move(data));
+  });
+}
+
+void ClientSession::push_while_hibernating(std::string from) {
+  // Prosody's mod_cloud_notify and ejabberd's mod_push do the same: the client's connection is
+  // gone (a phone's app suspended), so only its push service can tell it there is something to
+  // fetch. The summary names the sender, never the body.
+  Element note("message", std::string(ns::client));
+  if (!from.empty()) {
+    note.set_attribute("from", std::move(from));
+  }
+  auto bare = jid_->bare();
+  asio::co_spawn(socket_.get_executor(), service_.router().push().message_stored(std::move(bare), std::move(note)),
+                 asio::detached);
 }
 
 void ClientSession::hold_presence(std::string from, std::string data) {
@@ -696,6 +722,15 @@ asio::awaitable<void> ClientSession::run() {
       }
     });
     spdlog::debug("c2s: {} hibernates for {} s", jid_->full(), resume_after.count());
+    // Messages the client never acknowledged may not have reached it: one push for them all.
+    for (const auto& unacked : sm_.unacked) {
+      if (unacked.starts_with("<message") && unacked.find("<body") != std::string::npos &&
+          unacked.find(" type='groupchat'") == std::string::npos && unacked.find(" type='error'") == std::string::npos &&
+          unacked.find(" type='headline'") == std::string::npos) {
+        push_while_hibernating({});
+        break;
+      }
+    }
     auth_timer_.cancel();
     parser_.reset();
     co_return;

@@ -111,6 +111,8 @@ private:
   /// XEP-0352: keeps `data` (presence from `from`) until the client is active again, replacing
   /// what `from` sent before.
   void hold_presence(std::string from, std::string data);
+  /// XEP-0357: a message for this session while it hibernates; notifies the user's app servers.
+  void push_while_hibernating(std::string from);
   void flush_held_presence();
   boost::asio::awaitable<void> handle_sm(core::xml::Element element);
   boost::asio::awaitable<void> handle_registration(core::xml::Element iq);

@@ -10,7 +10,10 @@ bob is a raw client:
   alice's node with the XEP-0357 summary (count and sender, never the body) and the secret;
   a body-less chat state triggers nothing;
 - the registration survives a restart;
-- an app server that answers with an error loses the registration; <disable/> drops it too."""
+- an app server that answers with an error loses the registration; <disable/> drops it too;
+- a stream-management session that waits to be resumed (the phone's connection dropped) is
+  pushed too: once when it hibernates with a message it never acknowledged, then for each new
+  message (with its sender); after the resume every message arrives, none went offline."""
 
 import re
 import xml.etree.ElementTree as ET
@@ -19,7 +22,9 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 import harness
+from rawxmpp import Raw
 from smsutil import login, quiet
+from stream_management_test import SM, bodies, sm_login
 import xmpp
 
 PUSH = "urn:xmpp:push:0"
@@ -61,9 +66,11 @@ class AppServer:
     def on_publish(self, iq):
         self.got.append(str(iq))
         if self.refuse:
-            iq.reply().error().set_payload(ET.fromstring(
-                "<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>"))
-            iq.send()
+            answer = iq.reply()
+            answer.error()
+            answer["error"]["type"] = "cancel"
+            answer["error"]["condition"] = "item-not-found"
+            answer.send()
         else:
             iq.reply().send()
 
@@ -77,6 +84,8 @@ class AppServer:
     def nothing(self, what):
         xmpp.pump(0.5)
         assert not self.got, f"{what}: {self.got}"
+        # Silence from a disconnected app server would prove nothing.
+        assert self.client.is_connected(), f"{what}: the app server is no longer connected"
 
 
 def alice_client(server):
@@ -135,6 +144,7 @@ def scenario():
         assert "node=\"device-1\"" in iq, iq
         # The app server refused it (an error answer): the registration goes (XEP-0357 §6).
         xmpp.pump(0.5)
+        assert app.client.is_connected(), "the app server's stream ended (its error answer was refused)"
         app.refuse = False
         bob.send("<message to='alice@localhost' type='chat' id='m3'><body>anyone?</body></message>")
         quiet(bob, r"type='error'", "the message itself is stored as usual")
@@ -154,6 +164,42 @@ def scenario():
         raw = login(server.c2s_port, "alice", resource="phone")
         got = raw.read_until(r"still there\?.*?</message>")
         assert "still there?" in got, got
+        raw.sock.close()
+
+        # A resumable session whose connection drops: it hibernates, and the app server wakes
+        # the phone for what it holds.
+        phone, smid = sm_login(server.c2s_port, "alice", "pw-alice", "phone")
+        phone.send(f"<iq type='set' id='e5'><enable xmlns='{PUSH}' jid='{APP}' node='device-5'/></iq>")
+        phone.read_until(r"<iq[^>]*id='e5'[^>]*type='result'|<iq[^>]*type='result'[^>]*id='e5'")
+        bob.send("<message to='alice@localhost/phone' type='chat' id='m5'><body>unacked</body></message>")
+        phone.read_until(r"unacked</body>")
+        app.nothing("a notification while the phone is connected")
+        phone.sock.close()  # no <a/>, no </stream>: the session hibernates
+        iq = app.next()
+        assert "node=\"device-5\"" in iq and "<value>urn:xmpp:push:summary</value>" in iq, iq
+        assert "unacked" not in iq, iq
+        bob.send("<message to='alice@localhost' type='chat' id='m6'><body>while away</body></message>")
+        iq = app.next()
+        assert "node=\"device-5\"" in iq, iq
+        assert re.search(r'var="last-message-sender"[^>]*>\s*<value>bob@localhost</value>', iq), iq
+        assert "while away" not in iq, iq
+        # A chat state wakes nobody.
+        bob.send("<message to='alice@localhost' type='chat'>"
+                 "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>")
+        quiet(bob, r"type='error'", "the chat state")
+        app.nothing("a notification for a chat state while hibernating")
+
+        phone = Raw(server.c2s_port)
+        phone.open()
+        assert phone.scram_auth("alice", "pw-alice").startswith("<success")
+        phone.open()
+        phone.send(f"<resume xmlns='{SM}' previd='{smid}' h='0'/>")
+        resumed = phone.read_until(r"while away</body>")
+        assert f"previd='{smid}'" in resumed, resumed
+        assert [b for b in bodies(resumed) if b in ("unacked", "while away")] == ["unacked", "while away"], resumed
+        bob.send("<message to='alice@localhost' type='chat' id='m7'><body>live again</body></message>")
+        phone.read_until(r"live again</body>")
+        app.nothing("a notification for a message to a live session")
 
 
 if __name__ == "__main__":
