@@ -1152,12 +1152,14 @@ asio::awaitable<void> ClientSession::handle_resume(Element element) {
   };
   auto old = service_.find_resumable(previd);
   if (!old || old.get() == this) {
+    spdlog::debug("c2s: {}: no session to resume under that id", username_);
     co_await write_now(failed());
     co_return;
   }
   auto surrender_old = old->surrender();
   auto taken = co_await asio::co_spawn(old->executor(), std::move(surrender_old), asio::use_awaitable);
   if (!taken) {
+    spdlog::debug("c2s: {}: the session under that id cannot be resumed any more", username_);
     co_await write_now(failed());
     co_return;
   }

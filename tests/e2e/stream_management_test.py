@@ -18,7 +18,9 @@ def sm_login(port, user, password, resource):
     r.send("<presence/>")
     r.send(f"<enable xmlns='{SM}' resume='true'/>")
     enabled = r.read_until(r"<enabled[^>]*/>")
-    smid = re.search(r"id='([^']+)'", enabled).group(1)
+    # Only the <enabled/> element: stanzas read before it (offline messages, presence) have ids.
+    enabled = enabled[enabled.rindex("<enabled"):]
+    smid = re.search(r" id='([^']+)'", enabled).group(1)
     assert "resume='true'" in enabled, enabled
     return r, smid
 
