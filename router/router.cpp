@@ -213,6 +213,30 @@ Element presence(std::string_view from, std::string_view to, std::string_view ty
   return p;
 }
 
+/// The disco#info of an account's bare JID (XEP-0030) into `query`: the account and PEP
+/// identities (XEP-0163 §1: every account is a PEP service) and PEP's features; for the owner
+/// also push (XEP-0357 §4: on the account) and, with an archive, MAM (XEP-0313 §7: the user's
+/// archive is at the bare JID).
+void add_account_info(Element& query, bool owner, bool archive) {
+  for (auto [category, itype] : {std::pair{"account", "registered"}, std::pair{"pubsub", "pep"}}) {
+    auto& id = query.add_child(Element("identity", std::string(ns::disco_info)));
+    id.set_attribute("category", category);
+    id.set_attribute("type", itype);
+  }
+  std::vector<std::string_view> features = {ns::disco_info, ns::disco_items};
+  const auto pep = modules::pep_features();
+  features.insert(features.end(), pep.begin(), pep.end());
+  if (owner) {
+    features.push_back(modules::push_ns);
+    if (archive) {
+      features.insert(features.end(), {ns::mam, modules::mam_extended_feature, ns::stanza_id});
+    }
+  }
+  for (auto f : features) {
+    query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
+  }
+}
+
 } // namespace
 
 /// Lives as long as the router; every Impl (one per routed stanza) shares it.
@@ -1254,24 +1278,13 @@ struct Router::Impl {
           id.set_attribute("name", std::string(name));
         }
       };
-      std::vector<std::string_view> features;
       if (to_self) {
-        identity("account", "registered", "");
-        identity("pubsub", "pep", ""); // XEP-0163 §1: every account is a PEP service
-        features = {ns::disco_info, ns::disco_items};
-        const auto pep = modules::pep_features();
-        features.insert(features.end(), pep.begin(), pep.end());
-        features.push_back(modules::push_ns); // XEP-0357 §4: on the account
-        if (archive.enabled()) {
-          // XEP-0313 §7: the user's archive is at the bare JID.
-          features.insert(features.end(), {ns::mam, modules::mam_extended_feature, ns::stanza_id});
-        }
+        add_account_info(query, /*owner=*/true, archive.enabled());
       } else {
         identity(server_identity[0], server_identity[1], server_identity[2]);
-        features = r.server_features();
-      }
-      for (auto f : features) {
-        query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
+        for (auto f : r.server_features()) {
+          query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
+        }
       }
       deliver(sender, std::move(result));
     } else if (pns == ns::disco_items && type == "get" && to_self && !payload->attribute("node")) {
@@ -1556,17 +1569,7 @@ struct Router::Impl {
       } else {
         auto result = core::stanza::make_result(stanza);
         auto& query = result.add_child(Element("query", std::string(ns::disco_info)));
-        for (auto [category, itype] : {std::pair{"account", "registered"}, std::pair{"pubsub", "pep"}}) {
-          auto& id = query.add_child(Element("identity", std::string(ns::disco_info)));
-          id.set_attribute("category", category);
-          id.set_attribute("type", itype);
-        }
-        std::vector<std::string_view> features = {ns::disco_info, ns::disco_items};
-        const auto pep = modules::pep_features();
-        features.insert(features.end(), pep.begin(), pep.end());
-        for (auto f : features) {
-          query.add_child(Element("feature", std::string(ns::disco_info))).set_attribute("var", std::string(f));
-        }
+        add_account_info(query, /*owner=*/false, false);
         deliver(sender, std::move(result));
       }
     } else if (payload != nullptr && payload->ns() == ns::private_storage &&

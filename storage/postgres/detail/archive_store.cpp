@@ -23,27 +23,6 @@ bool valid_mode(std::string_view mode) noexcept {
   return mode == "always" || mode == "never" || mode == "roster";
 }
 
-/// `ids` as a text[] literal ({"a","b"}), for `= ANY($n::text[])`: one statement whatever their
-/// number, so the connection's prepared statements stay few.
-std::string array_literal(const std::vector<std::string>& ids) {
-  std::string out = "{";
-  for (const auto& id : ids) {
-    if (out.size() > 1) {
-      out += ',';
-    }
-    out += '"';
-    for (const char c : id) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-      }
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 /// The seq of message `id` in `owner`'s archive; not_found when it is not there.
 boost::system::result<std::int64_t> seq_of(Connection& connection, std::string_view owner, std::string_view id) {
   Params params;
@@ -171,7 +150,7 @@ boost::system::result<ArchivePage> ArchiveStore::query(const ArchiveQuery& query
     }
     if (!query.ids.empty()) {
       sql += " AND id = ANY(" + next() + "::text[])";
-      params.text(array_literal(query.ids));
+      params.text_array(query.ids);
     }
     sql += (query.from_end ? " ORDER BY seq DESC LIMIT " : " ORDER BY seq LIMIT ") + next();
     params.integer(limit);

@@ -88,6 +88,25 @@ bool succeeded(const PGresult* result) {
 
 // ---- Params -----------------------------------------------------------------------------
 
+Params& Params::text_array(std::span<const std::string> values) {
+  std::string out = "{";
+  for (const auto& value : values) {
+    if (out.size() > 1) {
+      out += ',';
+    }
+    out += '"';
+    for (const char c : value) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+      }
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return text(out);
+}
+
 Params& Params::text(std::string_view value) {
   values_.emplace_back(value);
   nulls_.push_back(false);

@@ -21,6 +21,9 @@ namespace parley::storage::postgres::detail {
 class Params {
 public:
   Params& text(std::string_view value);
+  /// `values` as a text[] literal ({"a","b"}), for `= ANY($n::text[])`: one statement whatever
+  /// their number, so the connection's prepared statements stay few.
+  Params& text_array(std::span<const std::string> values);
   Params& integer(std::int64_t value);
   Params& boolean(bool value);
   Params& bytes(std::string_view value);

@@ -18,27 +18,6 @@ std::int64_t clamped(std::size_t n) noexcept {
       std::min<std::size_t>(n, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
 }
 
-/// `values` as a text[] literal ({"a","b"}), for `= ANY($n::text[])`: one statement whatever
-/// their number, so the connection's prepared statements stay few.
-std::string array_literal(std::span<const std::string> values) {
-  std::string out = "{";
-  for (const auto& value : values) {
-    if (out.size() > 1) {
-      out += ',';
-    }
-    out += '"';
-    for (const char c : value) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-      }
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 /// The items of rows whose columns are item_id, payload, publisher, published_us: not_found when
 /// there is no row at all (no node), nothing for a row whose item_id is NULL (a node without
 /// items, from the LEFT JOIN).
@@ -302,7 +281,7 @@ boost::system::result<std::vector<PepItem>> PepStore::items_by_id(std::string_vi
   }
   return database_.with_connection([&](Connection& connection) -> boost::system::result<std::vector<PepItem>> {
     Params params;
-    params.text(owner).text(node).text(array_literal(ids));
+    params.text(owner).text(node).text_array(ids);
     // As items(); = ANY: an id asked for twice comes back once.
     auto rows = connection.exec("SELECT i.item_id, i.payload, i.publisher, i.published_us FROM pep_nodes AS n "
                                 "LEFT JOIN LATERAL (SELECT item_id, payload, publisher, published_us, seq "
@@ -327,7 +306,7 @@ boost::system::result<std::vector<PepLastItem>> PepStore::last_items(std::span<c
   }
   return database_.with_connection([&](Connection& connection) -> boost::system::result<std::vector<PepLastItem>> {
     Params params;
-    params.text(array_literal(owners));
+    params.text_array(owners);
     // One statement for every owner (= ANY: each once): each node's newest item is one probe of
     // the (owner, node, seq) index; a node without items has none and drops out of the join.
     auto rows = connection.exec("SELECT n.owner, n.node, n.config, i.item_id, i.payload, i.publisher, i.published_us "

@@ -51,21 +51,6 @@ boost::system::result<std::int64_t> seq_of(Connection& connection, std::string_v
   return statement->column_int(0);
 }
 
-/// Every row's first column, as text.
-boost::system::result<std::vector<std::string>> texts(Statement& statement) {
-  std::vector<std::string> out;
-  for (;;) {
-    auto row = statement.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back(statement.column_text(0));
-  }
-}
-
 } // namespace
 
 boost::system::result<void> ArchiveStore::append(std::span<const ArchiveEntry> entries) {

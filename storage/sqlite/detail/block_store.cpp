@@ -11,25 +11,6 @@
 
 namespace parley::storage::sqlite::detail {
 
-namespace {
-
-/// Every row's first column, as text.
-boost::system::result<std::vector<std::string>> texts(Statement& statement) {
-  std::vector<std::string> out;
-  for (;;) {
-    auto row = statement.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back(statement.column_text(0));
-  }
-}
-
-} // namespace
-
 boost::system::result<bool> BlockStore::block(std::string_view user, std::string_view jid, Timestamp now) {
   assert(off_io_thread());
   if (user.empty() || jid.empty()) {

@@ -58,21 +58,6 @@ boost::system::result<std::vector<PepItem>> read_items(Statement& statement) {
   }
 }
 
-/// Every row's first column, as text.
-boost::system::result<std::vector<std::string>> texts(Statement& statement) {
-  std::vector<std::string> out;
-  for (;;) {
-    auto row = statement.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back(statement.column_text(0));
-  }
-}
-
 } // namespace
 
 boost::system::result<std::vector<PepNode>> PepStore::nodes(std::string_view owner) {

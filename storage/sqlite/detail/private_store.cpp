@@ -17,21 +17,6 @@ namespace {
 /// bound on what one user can make the server hold under one key, the same on every backend.
 constexpr std::size_t max_fragment_bytes = 1024 * 1024;
 
-/// Every row's first column, as text.
-boost::system::result<std::vector<std::string>> texts(Statement& statement) {
-  std::vector<std::string> out;
-  for (;;) {
-    auto row = statement.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      return out;
-    }
-    out.push_back(statement.column_text(0));
-  }
-}
-
 } // namespace
 
 boost::system::result<std::string> PrivateStore::get(std::string_view user, std::string_view key) {

@@ -126,6 +126,20 @@ bool Statement::column_is_null(int index) const noexcept {
   return sqlite3_column_type(statement_, index) == SQLITE_NULL;
 }
 
+boost::system::result<std::vector<std::string>> texts(Statement& statement) {
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = statement.step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      return out;
+    }
+    out.push_back(statement.column_text(0));
+  }
+}
+
 std::string json_array(std::span<const std::string> values) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out = "[";

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct sqlite3_stmt;
 
@@ -48,6 +49,9 @@ private:
   sqlite3_stmt* statement_;
   int bind_error_ = 0;
 };
+
+/// Steps `statement` to the end and returns every row's first column, as text.
+boost::system::result<std::vector<std::string>> texts(Statement& statement);
 
 /// `values` as a JSON array of strings, for json_each(): one statement whatever their number,
 /// so the connection's statement cache stays small.
