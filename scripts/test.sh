@@ -8,7 +8,9 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PARLEY_WITH_TEST_PEERS=1
+deps_start=$(date +%s)
 bash scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+echo "install-deps took $(( $(date +%s) - deps_start )) s"
 
 jobs=$(nproc)
 passed=0
@@ -38,19 +40,23 @@ if cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_WERRO
    cmake --build build -j "$jobs"; then
   echo "build took $(( $(date +%s) - start )) s"
   echo "== unit and end-to-end tests"
+  start=$(date +%s)
   (cd build && ctest --output-on-failure -j "$jobs" --timeout 600) 2>&1 | tee "$logs/main.log"
   count_ctest "$logs/main.log"
+  echo "unit and end-to-end tests took $(( $(date +%s) - start )) s"
 else
   echo "build failed"
   failed=$((failed + 1))
 fi
 
 echo "== unit tests under ASan + UBSan"
+start=$(date +%s)
 if cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=ON -DPARLEY_WERROR=$werror >/dev/null &&
    cmake --build build-asan -j "$jobs" --target parley_unit_tests; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j "$jobs" -L unit --timeout 600) 2>&1 | tee "$logs/asan.log"
   count_ctest "$logs/asan.log"
+  echo "sanitizer build and tests took $(( $(date +%s) - start )) s"
 else
   echo "sanitizer build failed"
   failed=$((failed + 1))
@@ -58,6 +64,7 @@ fi
 
 echo "== fuzz smoke (libFuzzer, ASan + UBSan)"
 fuzz_seconds=${PARLEY_FUZZ_SECONDS:-20}
+start=$(date +%s)
 if CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_FUZZ=ON >/dev/null &&
    cmake --build build-fuzz -j "$jobs"; then
   for target in xml_stream_parser jid webhook_inbound smpp_pdu muc_room mail_parse smtp_protocol pep_rules; do
@@ -74,6 +81,7 @@ if CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TY
       failed=$((failed + 1))
     fi
   done
+  echo "fuzz build and smoke took $(( $(date +%s) - start )) s"
 else
   echo "fuzz build failed"
   failed=$((failed + 1))
