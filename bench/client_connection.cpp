@@ -399,6 +399,10 @@ asio::awaitable<bool> ClientConnection::roster_and_presence() {
       echoed = true;
     } else if (name == "iq") {
       answer_iq(stanza);
+    } else if (name == "message") {
+      // Offline messages are sent on initial presence (RFC 6121 §8.5.2.2.1, XEP-0160) and may
+      // come before the echo.
+      dispatch(stanza);
     } else if (name == "stream:error") {
       co_return fail("stream error: " + condition_of(stanza));
     }
@@ -561,8 +565,11 @@ bool ClientConnection::dispatch(std::string_view element) {
     const auto type = attribute(element, "type");
     if (type == "get" || type == "set") {
       answer_iq(element);
-    } else if (type == "error") {
-      listener_->on_error_stanza(index_, element);
+    } else if (type == "result" || type == "error") {
+      if (type == "error") {
+        listener_->on_error_stanza(index_, element);
+      }
+      listener_->on_iq_response(index_, attribute(element, "id").value_or(std::string_view()), type == "error");
     }
   } else if (name == "presence") {
     if (attribute(element, "type") == "error") {

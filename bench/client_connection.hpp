@@ -48,10 +48,14 @@ class ClientListener {
 public:
   virtual ~ClientListener() = default;
   /// A message with a body arrived on connection `receiver`; `body` is raw (entities
-  /// undecoded) and valid during the call only.
+  /// undecoded) and valid during the call only. Also called during the login, after the
+  /// resource is bound: offline messages may come before the login completes.
   virtual void on_message(std::size_t receiver, std::string_view body) = 0;
   /// A stanza of type "error" arrived on connection `receiver`.
   virtual void on_error_stanza(std::size_t receiver, std::string_view stanza) = 0;
+  /// An answer (type result or error) to an iq the generator sent once logged in; `id` is
+  /// raw. An error also goes to on_error_stanza.
+  virtual void on_iq_response(std::size_t /*index*/, std::string_view /*id*/, bool /*error*/) {}
   /// The session of a logged-in connection ended, at our request or not.
   virtual void on_session_end(std::size_t index, std::string_view why) = 0;
 };

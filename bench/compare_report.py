@@ -229,6 +229,59 @@ if "http" in scenarios:
                     "delivery; ejabberd's send_message answers 200 once routed. Prosody has no counterpart.\n\n"
                     + "\n".join(rows))
 
+# ---- offline store and drain -------------------------------------------------------------------
+if "offline" in scenarios:
+    rows = ["| phase | server | messages | msg/s | s | p50 / max ms per connection | server CPU-µs/msg | server CPU % | server core busy % | loadgen CPU % | steal % | refused / lost / dup / misrouted | notes |",
+            "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|"]
+    figures = {"store": ({}, {}), "drain": ({}, {})}
+    sizes = set()
+    for phase, title in [("store", "store"), ("drain", "drain")]:
+        rate, cpu = figures[phase]
+        for server in servers:
+            results = [r for r in runs_of(server, "offline") if r and r.get("offline")]
+            if not results:
+                continue
+            offs = [r["offline"] for r in results]
+            sizes.update((r["settings"]["senders"], r["settings"]["messages_per_sender"], r["settings"]["recipients"])
+                         for r in results)
+            ph = [o[phase] for o in offs]
+            rate[server] = stat([p["msg_per_s"] for p in ph])
+            cpu[server] = stat([p["server_cpu_us_per_msg"] for p in ph])
+            count = stat([o["stored" if phase == "store" else "received"] for o in offs])
+            notes = []
+            if sum(o["stale"] for o in offs):
+                notes.append(f"{sum(o['stale'] for o in offs)} left over from earlier runs")
+            if sum(o["ping_errors"] for o in offs):
+                notes.append("ping answered with an error")
+            if sum(o["proofs_missing"] for o in offs):
+                notes.append(f"{sum(o['proofs_missing'] for o in offs)} senders without proof")
+            if failures(server, "offline"):
+                notes.append(failures(server, "offline"))
+            rows.append(f"| {title} | {NAMES[server]} | {fmt(count)} | {fmt(rate[server])} | "
+                        f"{fmt(stat([p['seconds'] for p in ph]), 2)} | "
+                        f"{fmt(stat([p['done']['p50_ms'] for p in ph]))} / {fmt(stat([p['done']['max_ms'] for p in ph]))} | "
+                        f"{fmt(cpu[server])} | {fmt(stat([p['server_cpu_pct'] for p in ph]))} | "
+                        f"{fmt(stat([p.get('server_cores_busy_pct') for p in ph]))} | "
+                        f"{fmt(stat([p['client_cpu_pct'] for p in ph]))} | {fmt(stat([p['steal_pct'] for p in ph]), 1)} | "
+                        f"{sum(o['refused'] for o in offs)} / {sum(o['lost'] for o in offs)} / "
+                        f"{sum(o['duplicates'] for o in offs)} / {sum(o['misrouted'] for o in offs)} | {'; '.join(notes)} |")
+    add("offline store: msg/s taken (proof: ping answered)", True, figures["store"][0])
+    add("offline store: server CPU-µs per message", False, figures["store"][1])
+    add("offline drain: msg/s from first login to last message", True, figures["drain"][0])
+    add("offline drain: server CPU-µs per message (logins included)", False, figures["drain"][1])
+    size = ", ".join(f"{s} senders × {m} messages to {r} recipients" for s, m, r in sorted(sizes))
+    sections.append(f"### Offline: store and drain\n\n{size}. Store: every sender logs in, then sends its "
+                    "messages at once to recipients who are offline, followed by an XEP-0199 ping; the server "
+                    "handles a stream's stanzas in order, so the answer proves the burst was stored. The store "
+                    "runs from the first message sent to the last sender's answer. Drain: the recipients log in "
+                    "(bind, roster, initial presence, on which the servers send what they hold), timed from the "
+                    "first connect to the last message received; its CPU includes the recipients' logins. Every "
+                    "message carries a sequence number and must arrive once, at the recipient it was sent to. "
+                    "p50 / max: per sender until its ping was answered; per recipient until its last "
+                    "message. Server core busy %: the server's core used by anyone; near 100 while the server's "
+                    "own CPU % is lower means other work on the machine took the rest (the rates then say less "
+                    "than the CPU per message).\n\n" + "\n".join(rows))
+
 # ---- output ----------------------------------------------------------------------------------
 out = []
 try:
@@ -238,8 +291,6 @@ except OSError:
 if segments:
     out.append("- per server: " + "; ".join(
         f"{NAMES.get(s[0], s[0])} {s[2]} s, steal {s[1]} %, users created in {s[3]} s" for s in segments))
-out.append("- offline store and drain: **not measured**. parley-loadgen has no offline scenario yet "
-           "(bench/run_storage.sh measures parleyd's storage backends alone, not over XMPP).")
 out.append("")
 out.append("## Headline\n")
 out.append("Median of the runs (min–max). **Parley vs X**: how many times better Parley's median is "

@@ -100,12 +100,14 @@ make_cert() {
 # EXTRA is appended as is (a [tls] or [[gateway]] section). The per-IP limits are lifted,
 # because every connection comes from 127.0.0.1. The message archive (XEP-0313) is off unless
 # PARLEY_ARCHIVE=true, because the Prosody and ejabberd set-ups run without mod_mam: the
-# same work on every side. parleyd versions that do not know those keys get the config
-# without them.
+# same work on every side. Offline storage keeps up to OFFLINE_QUOTA messages per user
+# (default 10000, parleyd's own default is 1000), the limit the Prosody and ejabberd set-ups
+# get as well. parleyd versions that do not know those keys get the config without them.
 parley_config() {
   local file=$1 data=$2 c2s=$3 http=$4 tls=$5 extra=${6:-} limits tail variant
   local lifted=$'max_connections_per_ip = 1000000\nmax_auth_failures_per_ip = 1000000'
   local archive=$'[archive]\nenabled = '"${PARLEY_ARCHIVE:-false}"
+  archive+=$'\n\n[storage]\noffline_quota = '"${OFFLINE_QUOTA:-10000}"
   for variant in both limits none; do
     limits=$lifted tail=$archive
     [[ $variant == both ]] || tail=""
@@ -167,7 +169,10 @@ ejctl() {
 }
 # ej_setup C2S_PORT HTTP_PORT [EXTRA_YML]: writes the node's files. Plaintext c2s with
 # STARTTLS offered (certificate EJ_DIR/cert.pem when present), no shaper, mod_http_api on
-# loopback allowed send_message and register without authentication.
+# loopback allowed send_message and register without authentication. mod_offline keeps up to
+# OFFLINE_QUOTA (default 10000) messages per user in Mnesia, as parleyd and Prosody are set
+# up; without the max_user_offline_messages rule it would keep any number (Debian's example
+# config says 5000 for admins, 100 for others). mod_ping answers XEP-0199 pings.
 ej_setup() {
   local dist tls_yml="" certs_yml=""
   dist=$(pick_port)
@@ -192,7 +197,8 @@ loglevel: warning
 $certs_yml
 # No traffic shaping and room for long queues: the server, not its limits, is measured.
 shaper: {}
-shaper_rules: {}
+shaper_rules:
+  max_user_offline_messages: ${OFFLINE_QUOTA:-10000}
 max_fsm_queue: 1000000
 listen:
   -
@@ -229,6 +235,8 @@ modules:
   mod_roster: {}
   mod_disco: {}
   mod_admin_extra: {}
+  mod_offline: {}
+  mod_ping: {}
 EOF
   chown -R ejabberd:ejabberd "$EJ_DIR"
 }
@@ -290,6 +298,9 @@ EOF
 # A private Prosody in PROSODY_DIR (config, data, log, pid file), run as the prosody user.
 # prosody_setup C2S_PORT: plaintext c2s with STARTTLS offered, internal_hashed accounts with
 # 4096 PBKDF2 iterations (as parleyd and ejabberd store them), no mod_limits, no s2s.
+# mod_offline (loaded by Prosody in any case) stores in the internal backend's archive store,
+# whose per-user cap storage_archive_item_limit (10000 by default in 0.12) is set to
+# OFFLINE_QUOTA like the other servers' limits. mod_ping answers XEP-0199 pings.
 prosody_setup() {
   mkdir -p "$PROSODY_DIR/data"
   cat >"$PROSODY_DIR/prosody.cfg.lua" <<EOF
@@ -306,7 +317,8 @@ c2s_interfaces = { "127.0.0.1" }
 s2s_ports = { }
 modules_disabled = { "s2s" }
 -- mod_limits is not loaded: no read-rate limit on c2s.
-modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "posix" }
+modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "posix"; "offline"; "ping" }
+storage_archive_item_limit = ${OFFLINE_QUOTA:-10000}
 authentication = "internal_hashed"
 default_iteration_count = 4096
 c2s_require_encryption = false

@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/fmt/fmt.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <iostream>
@@ -149,6 +150,10 @@ int LoadGenerator::run() {
   for (const auto& s : report_.steps) {
     clean = clean && s.lost == 0 && s.duplicates == 0 && s.misrouted == 0;
   }
+  if (const auto& off = report_.offline) {
+    clean = clean && off->sent > 0 && off->refused == 0 && off->proofs_missing == 0 && off->lost == 0 &&
+            off->duplicates == 0 && off->misrouted == 0;
+  }
   return clean ? 0 : 1;
 }
 
@@ -157,6 +162,7 @@ asio::awaitable<void> LoadGenerator::scenario() {
   case Scenario::login: co_await scenario_login(); break;
   case Scenario::messages: co_await scenario_messages(); break;
   case Scenario::idle: co_await scenario_idle(); break;
+  case Scenario::offline: co_await scenario_offline(); break;
   }
   io_.stop();
 }
@@ -177,13 +183,18 @@ asio::awaitable<void> LoadGenerator::wait_wake(Clock::duration limit) {
 
 // ---- connecting ----------------------------------------------------------------------------
 
-asio::awaitable<LoginPhase> LoadGenerator::connect_all(std::string label, bool measured) {
-  const std::size_t n = options_.users;
+asio::awaitable<LoginPhase> LoadGenerator::connect_all(std::string label, bool measured, std::size_t first,
+                                                       std::size_t how_many) {
+  const std::size_t n = how_many == SIZE_MAX ? options_.users - first : how_many;
   LoginPhase phase;
   phase.label = std::move(label);
   phase.measured = measured;
   phase.attempted = n;
-  connections_.assign(n, nullptr);
+  if (connections_.size() < first + n) {
+    connections_.resize(first + n);
+  }
+  std::fill(connections_.begin() + static_cast<std::ptrdiff_t>(first),
+            connections_.begin() + static_cast<std::ptrdiff_t>(first + n), nullptr);
   phase.rss_before_kib = probe_.rss_kib();
   const Snapshot before = take_snapshot(probe_);
   const std::size_t report_every = std::max<std::size_t>(n / 5, 1000);
@@ -201,7 +212,7 @@ asio::awaitable<LoginPhase> LoadGenerator::connect_all(std::string label, bool m
       co_await wait_wake(100ms);
     }
     ++in_flight_;
-    asio::co_spawn(io_, login_one(i), report_exception);
+    asio::co_spawn(io_, login_one(first + i), report_exception);
     if ((i + 1) % report_every == 0 && i + 1 < n) {
       progress(fmt::format("{}: {} of {} connections started", phase.label, i + 1, n));
     }
@@ -219,7 +230,8 @@ asio::awaitable<LoginPhase> LoadGenerator::connect_all(std::string label, bool m
   Clock::duration secured{};
   Clock::duration authenticated{};
   Clock::duration bound{};
-  for (const auto& c : connections_) {
+  for (std::size_t i = first; i < first + n; ++i) {
+    const auto& c = connections_[i];
     if (c && c->error().empty()) {
       ++phase.ok;
       const auto& t = c->timings();
@@ -301,8 +313,16 @@ asio::awaitable<void> LoadGenerator::close_all() {
   closing_ = false;
 }
 
-void LoadGenerator::on_session_end(std::size_t /*index*/, std::string_view why) {
+void LoadGenerator::on_session_end(std::size_t index, std::string_view why) {
   --live_;
+  if (proofs_pending_ > 0 && index < awaiting_proof_.size() && awaiting_proof_[index] != 0) {
+    // A sender that is gone will never have its proof: stop waiting for it.
+    awaiting_proof_[index] = 0;
+    --proofs_pending_;
+    if (proofs_pending_ == 0) {
+      phase_end_ = take_snapshot(probe_);
+    }
+  }
   if (!closing_) {
     ++report_.unexpected_session_ends;
     ++report_.session_end_reasons[std::string(why)];
@@ -312,6 +332,24 @@ void LoadGenerator::on_session_end(std::size_t /*index*/, std::string_view why) 
 
 void LoadGenerator::on_error_stanza(std::size_t /*receiver*/, std::string_view stanza) {
   ++error_stanzas_;
+  if (options_.scenario == Scenario::offline && element_name(stanza) == "message") {
+    // The server bounced a message instead of storing it (quota, storage failure). When the
+    // bounce carries the body, its recipient will not wait for it.
+    ++offline_refused_;
+    std::string_view body = child_text(stanza, "body");
+    std::uint64_t nonce = 0;
+    std::uint64_t seq = 0;
+    std::size_t to = 0;
+    if (body.starts_with("lo ")) {
+      body.remove_prefix(3);
+      if (take_number(body, nonce) && take_number(body, seq) && take_number(body, to) && nonce == offline_nonce_) {
+        const std::size_t r = to - options_.senders;
+        if (r < recipient_left_.size() && recipient_left_[r] > 0) {
+          --recipient_left_[r];
+        }
+      }
+    }
+  }
   if (report_.first_error_stanza.empty()) {
     report_.first_error_stanza = std::string(stanza.substr(0, 400));
   }
@@ -425,6 +463,258 @@ asio::awaitable<void> LoadGenerator::scenario_idle() {
   co_await close_all();
 }
 
+// ---- offline -------------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view offline_ping_id = "offline-store";
+
+std::string seconds_text(double seconds) {
+  return fmt::format("{:.2f} s", seconds);
+}
+
+Clock::duration seconds_to_clock(double seconds) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+/// Fills the figures of one phase from its interval; `count` is what the phase achieved.
+void fill_phase(OfflinePhase& phase, const Interval& interval, std::uint64_t count) {
+  phase.seconds = interval.seconds;
+  if (interval.seconds > 0) {
+    phase.per_s = static_cast<double>(count) / interval.seconds;
+    phase.client_cpu_pct = 100.0 * interval.self_cpu_s / interval.seconds;
+  }
+  phase.server_cpu_s = interval.server_cpu_s;
+  if (interval.server_cpu_s) {
+    if (count > 0) {
+      phase.server_cpu_us_per_msg = *interval.server_cpu_s * 1e6 / static_cast<double>(count);
+    }
+    if (interval.seconds > 0) {
+      phase.server_cpu_pct = 100.0 * *interval.server_cpu_s / interval.seconds;
+    }
+  }
+  phase.steal_pct = interval.steal_pct;
+  phase.server_cores_busy_pct = interval.server_cores_busy_pct;
+}
+
+} // namespace
+
+std::string LoadGenerator::offline_burst(std::size_t sender, std::uint64_t nonce) const {
+  const std::size_t senders = options_.senders;
+  const std::size_t recipients = options_.recipients;
+  const std::uint64_t per_sender = options_.per_sender;
+  std::vector<std::string> to_prefix(recipients);
+  for (std::size_t r = 0; r < recipients; ++r) {
+    const std::string user = options_.user_prefix + std::to_string(options_.first_user + senders + r);
+    to_prefix[r] = "<message type='chat' to='" + xml_escape(user + "@" + options_.domain) + "'><body>lo ";
+  }
+  std::string burst;
+  burst.reserve(static_cast<std::size_t>(per_sender) * (to_prefix[0].size() + 64 + options_.payload));
+  for (std::uint64_t j = 0; j < per_sender; ++j) {
+    // Sequence numbers are global, so consecutive messages of one sender go to different
+    // recipients and every recipient gets its share from every sender.
+    const std::uint64_t seq = sender * per_sender + j;
+    const std::size_t r = static_cast<std::size_t>(seq % recipients);
+    // Body: "lo <run nonce> <sequence> <receiver connection index>".
+    burst += to_prefix[r];
+    append_number(burst, nonce);
+    burst += ' ';
+    append_number(burst, seq);
+    burst += ' ';
+    append_number(burst, senders + r);
+    burst += padding_;
+    burst += "</body></message>";
+  }
+  // The proof that the server has taken the burst: the answer to a ping sent after it.
+  // XEP-0198 acks would say the same only where 'handled' means stored, and it does not
+  // everywhere: Prosody 0.12's mod_smacks counts a stanza when it is read, before it is
+  // routed; ejabberd needs mod_stream_mgmt and Prosody mod_smacks loaded and negotiated. An iq
+  // round trip works on every server, because each of the three processes one stream's
+  // stanzas one after the other and stores an offline message before it moves on: Prosody
+  // runs a session's stanzas in order and mod_offline appends synchronously; ejabberd's c2s
+  // process routes each message itself and mod_offline writes it to Mnesia in that process;
+  // parleyd awaits the offline commit before it handles the next stanza of the stream. An
+  // error answer (no XEP-0199 on the server) proves the same and is counted apart.
+  burst += "<iq type='get' id='";
+  burst += offline_ping_id;
+  burst += "' to='";
+  burst += xml_escape(options_.domain);
+  burst += "'><ping xmlns='urn:xmpp:ping'/></iq>";
+  return burst;
+}
+
+asio::awaitable<void> LoadGenerator::scenario_offline() {
+  const std::size_t senders = options_.senders;
+  const std::size_t recipients = options_.recipients;
+  const std::uint64_t per_sender = options_.per_sender;
+  OfflineFigures off;
+  padding_.assign(options_.payload, 'x');
+  // Not measured: the store starts with every sender logged in.
+  LoginPhase sender_logins = co_await connect_all("senders", false, 0, senders);
+  off.senders = sender_logins.ok;
+  report_.logins.push_back(std::move(sender_logins));
+
+  // A new nonce per run: messages an earlier run left in storage are told apart.
+  offline_nonce_ = static_cast<std::uint64_t>(now_ns());
+  received_.assign(static_cast<std::size_t>(senders * per_sender), 0);
+  recipient_left_.assign(recipients, 0);
+  offline_refused_ = offline_ping_errors_ = error_stanzas_ = 0;
+  proof_times_.clear();
+  awaiting_proof_.assign(senders, 0);
+  phase_end_.reset();
+
+  // ---- store: every sender sends its burst and a ping; done when the last ping is answered.
+  std::vector<std::pair<std::size_t, std::string>> bursts;
+  for (std::size_t s = 0; s < senders; ++s) {
+    if (connections_[s] && connections_[s]->state() == ClientConnection::State::ready) {
+      bursts.emplace_back(s, offline_burst(s, offline_nonce_));
+      for (std::uint64_t j = 0; j < per_sender; ++j) {
+        ++recipient_left_[static_cast<std::size_t>((s * per_sender + j) % recipients)];
+      }
+    }
+  }
+  progress(fmt::format("store: {} senders send {} messages each to {} offline recipients", bursts.size(), per_sender,
+                       recipients));
+  off.rss_before_kib = probe_.rss_kib();
+  const Snapshot store_before = take_snapshot(probe_);
+  phase_start_ = store_before.at;
+  const std::size_t sending = bursts.size();
+  proofs_pending_ = sending;
+  for (auto& [s, burst] : bursts) {
+    awaiting_proof_[s] = 1;
+    connections_[s]->send(burst);
+    off.sent += per_sender;
+  }
+  bursts.clear();
+  const auto store_deadline = phase_start_ + seconds_to_clock(options_.phase_timeout);
+  while (proofs_pending_ > 0 && Clock::now() < store_deadline) {
+    co_await wait_wake(std::min<Clock::duration>(store_deadline - Clock::now(), 1s));
+  }
+  const Snapshot store_after = phase_end_ ? *phase_end_ : take_snapshot(probe_);
+  off.proofs_missing = sending - proof_times_.size();
+  proofs_pending_ = 0;
+  off.refused = offline_refused_;
+  off.ping_errors = offline_ping_errors_;
+  off.stored = off.sent - std::min(off.sent, off.refused);
+  fill_phase(off.store, between(store_before, store_after), off.stored);
+  off.store.done = summarize(proof_times_);
+  off.rss_stored_kib = probe_.rss_kib();
+  progress(fmt::format("store: {} of {} messages taken in {} ({:.0f}/s), {} refused, {} senders without proof",
+                       off.stored, off.sent, seconds_text(off.store.seconds), off.store.per_s, off.refused,
+                       off.proofs_missing));
+  co_await close_all();
+  // Let the server finish tearing the sender sessions down before the drain is timed.
+  co_await sleep_for(300ms);
+
+  // ---- drain: the recipients log in; done when the last stored message has arrived.
+  drain_expected_ = off.stored;
+  drain_received_ = drain_stale_ = duplicates_ = misrouted_ = foreign_ = 0;
+  recipient_times_.clear();
+  phase_end_.reset();
+  draining_ = true;
+  const Snapshot drain_before = take_snapshot(probe_);
+  phase_start_ = drain_before.at;
+  last_arrival_ = phase_start_;
+  LoginPhase recipient_logins = co_await connect_all("recipients", false, senders, recipients);
+  off.recipients = recipient_logins.ok;
+  report_.logins.push_back(std::move(recipient_logins));
+  const auto logged_in = Clock::now();
+  const auto drain_deadline = phase_start_ + seconds_to_clock(options_.phase_timeout);
+  const auto quiet = seconds_to_clock(options_.drain);
+  while (drain_received_ < drain_expected_) {
+    const auto now = Clock::now();
+    const auto idle_until = std::max(last_arrival_, logged_in) + quiet;
+    if (now >= drain_deadline || now >= idle_until) {
+      break;
+    }
+    co_await wait_wake(std::min<Clock::duration>(std::min(drain_deadline, idle_until) - now, 100ms));
+  }
+  Interval drain_interval;
+  if (phase_end_) {
+    drain_interval = between(drain_before, *phase_end_);
+  } else {
+    // Incomplete: the rate is over the time to the last arrival, the CPU over the whole wait.
+    drain_interval = between(drain_before, take_snapshot(probe_));
+    drain_interval.seconds = std::chrono::duration<double>(last_arrival_ - phase_start_).count();
+  }
+  // A short look for late duplicates, not timed.
+  co_await sleep_for(std::min<Clock::duration>(quiet, 500ms));
+  draining_ = false;
+  off.received = drain_received_;
+  off.lost = drain_expected_ - std::min(drain_expected_, drain_received_);
+  off.duplicates = duplicates_;
+  off.misrouted = misrouted_;
+  off.stale = drain_stale_;
+  fill_phase(off.drain, drain_interval, off.received);
+  off.drain.done = summarize(recipient_times_);
+  progress(fmt::format("drain: {} of {} messages received in {} ({:.0f}/s), {} lost, {} duplicates, {} misrouted, "
+                       "{} from earlier runs",
+                       off.received, drain_expected_, seconds_text(off.drain.seconds), off.drain.per_s, off.lost,
+                       off.duplicates, off.misrouted, off.stale));
+  if (foreign_ > 0) {
+    progress(fmt::format("drain: {} messages with a body the generator did not send", foreign_));
+  }
+  report_.offline = off;
+  co_await close_all();
+}
+
+void LoadGenerator::on_iq_response(std::size_t index, std::string_view id, bool error) {
+  if (id != offline_ping_id || index >= awaiting_proof_.size() || awaiting_proof_[index] == 0) {
+    return;
+  }
+  awaiting_proof_[index] = 0;
+  proof_times_.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - phase_start_).count());
+  if (error) {
+    ++offline_ping_errors_;
+  }
+  if (--proofs_pending_ == 0) {
+    phase_end_ = take_snapshot(probe_);
+    notify();
+  }
+}
+
+void LoadGenerator::on_offline_message(std::size_t receiver, std::string_view body) {
+  if (!draining_ || !body.starts_with("lo ")) {
+    ++foreign_;
+    return;
+  }
+  body.remove_prefix(3);
+  std::uint64_t nonce = 0;
+  std::uint64_t seq = 0;
+  std::size_t to = 0;
+  if (!take_number(body, nonce) || !take_number(body, seq) || !take_number(body, to)) {
+    ++foreign_;
+    return;
+  }
+  if (nonce != offline_nonce_) {
+    ++drain_stale_;
+    return;
+  }
+  if (seq >= received_.size()) {
+    ++foreign_;
+    return;
+  }
+  if (received_[seq] != 0) {
+    ++duplicates_;
+    return;
+  }
+  received_[seq] = 1;
+  ++drain_received_;
+  last_arrival_ = Clock::now();
+  if (to != receiver) {
+    ++misrouted_;
+  }
+  const std::size_t r = receiver - options_.senders;
+  if (r < recipient_left_.size() && recipient_left_[r] > 0 && --recipient_left_[r] == 0) {
+    recipient_times_.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(last_arrival_ - phase_start_).count());
+  }
+  if (drain_received_ == drain_expected_) {
+    phase_end_ = take_snapshot(probe_);
+    notify();
+  }
+}
+
 // ---- messages ------------------------------------------------------------------------------
 
 void LoadGenerator::prepare_messages() {
@@ -464,6 +754,10 @@ void LoadGenerator::send_one() {
 }
 
 void LoadGenerator::on_message(std::size_t receiver, std::string_view body) {
+  if (options_.scenario == Scenario::offline) {
+    on_offline_message(receiver, body);
+    return;
+  }
   const std::int64_t arrival = now_ns();
   if (!body.starts_with("lg ")) {
     ++foreign_;

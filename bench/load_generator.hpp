@@ -10,7 +10,9 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -32,6 +34,7 @@ public:
 
   void on_message(std::size_t receiver, std::string_view body) override;
   void on_error_stanza(std::size_t receiver, std::string_view stanza) override;
+  void on_iq_response(std::size_t index, std::string_view id, bool error) override;
   void on_session_end(std::size_t index, std::string_view why) override;
 
 private:
@@ -39,9 +42,12 @@ private:
   boost::asio::awaitable<void> scenario_login();
   boost::asio::awaitable<void> scenario_messages();
   boost::asio::awaitable<void> scenario_idle();
+  boost::asio::awaitable<void> scenario_offline();
 
-  /// Opens every connection at the configured rate and concurrency, and waits for all logins.
-  boost::asio::awaitable<LoginPhase> connect_all(std::string label, bool measured);
+  /// Opens connections `first` .. `first + how_many - 1` (default: all `--users`) at the
+  /// configured rate and concurrency, and waits for all their logins.
+  boost::asio::awaitable<LoginPhase> connect_all(std::string label, bool measured, std::size_t first = 0,
+                                                 std::size_t how_many = SIZE_MAX);
   boost::asio::awaitable<void> login_one(std::size_t index);
   /// Closes every session and waits (bounded) until the server has closed them too.
   boost::asio::awaitable<void> close_all();
@@ -51,6 +57,10 @@ private:
   boost::asio::awaitable<void> wait_wake(std::chrono::steady_clock::duration limit);
   void notify() { wake_.cancel(); }
 
+  /// The offline scenario's store burst of one sender, ending with the ping that proves it
+  /// was processed.
+  std::string offline_burst(std::size_t sender, std::uint64_t nonce) const;
+  void on_offline_message(std::size_t receiver, std::string_view body);
   void prepare_messages();
   void send_one();
   void progress(const std::string& line) const;
@@ -89,6 +99,23 @@ private:
   std::uint64_t foreign_ = 0;
   std::uint64_t error_stanzas_ = 0;
   std::vector<std::int64_t> latencies_;
+
+  // Offline.
+  std::uint64_t offline_nonce_ = 0;   ///< tells this run's messages from those of earlier runs
+  std::uint64_t offline_refused_ = 0; ///< message errors seen by the senders
+  std::uint64_t offline_ping_errors_ = 0;
+  std::size_t proofs_pending_ = 0;
+  std::vector<std::uint8_t> awaiting_proof_; ///< per sender: its ping is not answered yet
+  std::vector<std::int64_t> proof_times_;    ///< ns from the store's start, per answered sender
+  Clock::time_point phase_start_;
+  std::optional<Snapshot> phase_end_; ///< taken when the phase's last proof arrived
+  bool draining_ = false;
+  std::uint64_t drain_expected_ = 0;
+  std::uint64_t drain_received_ = 0;
+  std::uint64_t drain_stale_ = 0;
+  Clock::time_point last_arrival_;
+  std::vector<std::uint64_t> recipient_left_; ///< per recipient: messages still expected
+  std::vector<std::int64_t> recipient_times_; ///< ns from the drain's start, per completed recipient
 };
 
 } // namespace parley::bench

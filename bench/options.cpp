@@ -27,12 +27,13 @@ namespace {
 
 constexpr std::string_view usage =
     R"(usage: parley-loadgen --users N --password PW --scenario login|messages|idle [options]
+       parley-loadgen --senders S --recipients R --password PW --scenario offline [options]
 
 Target (any XMPP server; users <prefix><i> must exist beforehand):
   --host ADDR            server address (default 127.0.0.1)
   --port P               c2s port (default 5222)
   --domain D             XMPP domain the users live on (default localhost)
-  --users N              connections to open, one per user (required)
+  --users N              connections to open, one per user (required, except for offline)
   --first-user K         first user index (default 0): users K .. K+N-1
   --user-prefix S        user names are S<i> (default bench)
   --password PW          password of every user (required)
@@ -63,6 +64,15 @@ Scenario idle:
   --hold S               seconds to hold the connections (default 10)
   --settle S             seconds between the last login and reading RSS (default 1)
 
+Scenario offline (users 0..S-1 send, users S..S+R-1 receive; the receivers must be offline):
+  --senders S            sender connections (default 10)
+  --recipients R         recipients, offline while the messages are stored (default 10)
+  --messages M           messages each sender sends, spread round-robin over the recipients
+                         (default 100); --payload pads each body
+  --drain S              after the recipients logged in, give up when no message arrived for
+                         S seconds (default 5)
+  --phase-timeout S      longest the store or the drain phase may take (default 120)
+
 Measurement and output:
   --server-pid PID       read the server's RSS and CPU time from /proc/PID
   --label NAME           server name in the reports (default server)
@@ -92,6 +102,7 @@ std::string_view to_string(Scenario scenario) noexcept {
   case Scenario::login: return "login";
   case Scenario::messages: return "messages";
   case Scenario::idle: return "idle";
+  case Scenario::offline: return "offline";
   }
   return "?";
 }
@@ -150,6 +161,8 @@ ParsedOptions parse_options(int argc, char** argv) {
            o.scenario = Scenario::messages;
          } else if (v == "idle") {
            o.scenario = Scenario::idle;
+         } else if (v == "offline") {
+           o.scenario = Scenario::offline;
          } else {
            return false;
          }
@@ -189,6 +202,11 @@ ParsedOptions parse_options(int argc, char** argv) {
       {"--seed", [&o](std::string_view v) { return parse_number(v, o.seed); }},
       {"--hold", seconds(o.hold)},
       {"--settle", seconds(o.settle)},
+      {"--senders", [&o](std::string_view v) { return parse_number(v, o.senders) && o.senders > 0; }},
+      {"--recipients", [&o](std::string_view v) { return parse_number(v, o.recipients) && o.recipients > 0; }},
+      {"--messages", [&o](std::string_view v) { return parse_number(v, o.per_sender) && o.per_sender > 0; }},
+      {"--phase-timeout",
+       [&o](std::string_view v) { return parse_seconds(v, o.phase_timeout) && o.phase_timeout > 0; }},
       {"--server-pid",
        [&o](std::string_view v) {
          int pid = 0;
@@ -240,7 +258,14 @@ ParsedOptions parse_options(int argc, char** argv) {
       errors.push_back("bad value for " + std::string(arg) + ": '" + std::string(value) + "'");
     }
   }
-  if (o.users == 0) {
+  if (o.scenario == Scenario::offline) {
+    // The senders and the recipients are distinct users, so that no recipient is online.
+    if (o.users != 0 && o.users != o.senders + o.recipients) {
+      errors.emplace_back("the offline scenario uses --senders and --recipients; --users must be left out or be "
+                          "their sum");
+    }
+    o.users = o.senders + o.recipients;
+  } else if (o.users == 0) {
     errors.emplace_back("--users is required and must be at least 1");
   }
   if (o.password.empty()) {

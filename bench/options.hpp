@@ -9,7 +9,7 @@
 
 namespace parley::bench {
 
-enum class Scenario { login, messages, idle };
+enum class Scenario { login, messages, idle, offline };
 /// `automatic` picks the strongest the server offers: SCRAM-SHA-256, SCRAM-SHA-1, PLAIN.
 enum class Mechanism { automatic, scram_sha_256, scram_sha_1, plain };
 
@@ -29,7 +29,7 @@ struct Options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 5222;
   std::string domain = "localhost";
-  std::size_t users = 0; ///< connections opened; user i is <prefix><first_user + i>
+  std::size_t users = 0; ///< connections opened; user i is <prefix><first_user + i> (offline: senders + recipients)
   std::size_t first_user = 0;
   std::string user_prefix = "bench";
   std::string password;
@@ -61,6 +61,12 @@ struct Options {
   // idle
   double hold = 10;  ///< seconds to hold the connections open
   double settle = 1; ///< seconds after the last login before RSS is read
+
+  // offline: users 0 .. senders-1 send, users senders .. senders+recipients-1 receive
+  std::size_t senders = 10;
+  std::size_t recipients = 10;
+  std::size_t per_sender = 100; ///< messages each sender sends while the recipients are offline
+  double phase_timeout = 120;   ///< longest the store or the drain phase may take, in seconds
 
   // Measurement and output.
   std::optional<int> server_pid;

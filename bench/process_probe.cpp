@@ -3,9 +3,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace parley::bench {
 
@@ -26,7 +29,85 @@ std::optional<std::uint64_t> vm_rss(const std::string& status_path) {
   return std::nullopt;
 }
 
+/// "0-2,5" into {0, 1, 2, 5}; empty when malformed.
+std::vector<int> parse_cpu_list(std::string_view text) {
+  std::vector<int> out;
+  std::istringstream in{std::string(text)};
+  std::string range;
+  while (std::getline(in, range, ',')) {
+    int first = 0;
+    int last = 0;
+    char dash = 0;
+    std::istringstream r(range);
+    if (!(r >> first)) {
+      return {};
+    }
+    last = first;
+    if (r >> dash) {
+      if (dash != '-' || !(r >> last) || last < first) {
+        return {};
+      }
+    }
+    for (int cpu = first; cpu <= last; ++cpu) {
+      out.push_back(cpu);
+    }
+  }
+  return out;
+}
+
+/// The aggregate "cpu" line (steal) and the CPUs in `cores`, from one read of /proc/stat.
+void read_stat(SystemCpu& system, CoreTicks& cores, const std::vector<int>& wanted) {
+  std::ifstream in("/proc/stat");
+  std::string line;
+  while (std::getline(in, line) && line.starts_with("cpu")) {
+    std::istringstream fields(line);
+    std::string label;
+    fields >> label;
+    // user nice system idle iowait irq softirq steal (guest time is already inside user).
+    std::uint64_t values[8] = {};
+    for (auto& v : values) {
+      if (!(fields >> v)) {
+        break;
+      }
+    }
+    std::uint64_t total = 0;
+    for (const auto v : values) {
+      total += v;
+    }
+    if (label == "cpu") {
+      system.total = total;
+      system.steal = values[7];
+      if (wanted.empty()) {
+        return;
+      }
+      continue;
+    }
+    const int cpu = std::atoi(label.c_str() + 3);
+    if (std::find(wanted.begin(), wanted.end(), cpu) != wanted.end()) {
+      cores.total += total;
+      cores.busy += total - values[3] - values[4];
+    }
+  }
+}
+
 } // namespace
+
+ProcessProbe::ProcessProbe(std::optional<int> pid) : pid_(pid) {
+  if (!pid_) {
+    return;
+  }
+  std::ifstream in("/proc/" + std::to_string(*pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("Cpus_allowed_list:")) {
+      std::string_view list = std::string_view(line).substr(18);
+      while (!list.empty() && (list.front() == ' ' || list.front() == '\t')) {
+        list.remove_prefix(1);
+      }
+      cpus_ = parse_cpu_list(list);
+    }
+  }
+}
 
 std::optional<std::uint64_t> ProcessProbe::rss_kib() const {
   if (!pid_) {
@@ -65,23 +146,9 @@ std::optional<double> ProcessProbe::cpu_seconds() const {
 }
 
 SystemCpu read_system_cpu() {
-  std::ifstream in("/proc/stat");
-  std::string label;
   SystemCpu cpu;
-  if (!(in >> label) || label != "cpu") {
-    return cpu;
-  }
-  // user nice system idle iowait irq softirq steal (guest time is already inside user).
-  for (int i = 0; i < 8; ++i) {
-    std::uint64_t value = 0;
-    if (!(in >> value)) {
-      break;
-    }
-    cpu.total += value;
-    if (i == 7) {
-      cpu.steal = value;
-    }
-  }
+  CoreTicks none;
+  read_stat(cpu, none, {});
   return cpu;
 }
 
@@ -116,7 +183,7 @@ Snapshot take_snapshot(const ProcessProbe& probe) {
   s.at = std::chrono::steady_clock::now();
   s.server_cpu_s = probe.cpu_seconds();
   s.self_cpu_s = self_cpu_seconds();
-  s.system = read_system_cpu();
+  read_stat(s.system, s.server_cores, probe.cpus());
   return s;
 }
 
@@ -130,6 +197,10 @@ Interval between(const Snapshot& from, const Snapshot& to) {
   const auto total = to.system.total - from.system.total;
   if (total > 0) {
     i.steal_pct = 100.0 * static_cast<double>(to.system.steal - from.system.steal) / static_cast<double>(total);
+  }
+  if (const auto cores = to.server_cores.total - from.server_cores.total; cores > 0) {
+    i.server_cores_busy_pct =
+        100.0 * static_cast<double>(to.server_cores.busy - from.server_cores.busy) / static_cast<double>(cores);
   }
   return i;
 }

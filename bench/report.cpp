@@ -104,6 +104,49 @@ void print_login_rows(std::ostream& out, const RunReport& r) {
   }
 }
 
+json offline_phase_json(const OfflinePhase& p) {
+  return {{"seconds", p.seconds},
+          {"msg_per_s", p.per_s},
+          {"done", latency_json(p.done)},
+          {"server_cpu_s", opt_json(p.server_cpu_s)},
+          {"server_cpu_us_per_msg", opt_json(p.server_cpu_us_per_msg)},
+          {"server_cpu_pct", opt_json(p.server_cpu_pct)},
+          {"client_cpu_pct", p.client_cpu_pct},
+          {"steal_pct", p.steal_pct},
+          {"server_cores_busy_pct", opt_json(p.server_cores_busy_pct)}};
+}
+
+/// What went wrong in an offline run, or "" when nothing did.
+std::string offline_problems(const OfflineFigures& f) {
+  std::vector<std::string> parts;
+  if (f.refused > 0) {
+    parts.push_back(fmt::format("{} refused by the server (not stored)", f.refused));
+  }
+  if (f.proofs_missing > 0) {
+    parts.push_back(fmt::format("{} senders without an answer to their ping", f.proofs_missing));
+  }
+  if (f.lost > 0) {
+    parts.push_back(fmt::format("{} stored but never received", f.lost));
+  }
+  if (f.duplicates > 0) {
+    parts.push_back(fmt::format("{} received twice", f.duplicates));
+  }
+  if (f.misrouted > 0) {
+    parts.push_back(fmt::format("{} received by the wrong recipient", f.misrouted));
+  }
+  if (f.stale > 0) {
+    parts.push_back(fmt::format("{} left over from an earlier run", f.stale));
+  }
+  if (f.ping_errors > 0) {
+    parts.push_back(fmt::format("{} pings answered with an error", f.ping_errors));
+  }
+  std::string out;
+  for (const auto& p : parts) {
+    out += out.empty() ? p : "; " + p;
+  }
+  return out;
+}
+
 } // namespace
 
 LatencySummary summarize(std::vector<std::int64_t>& ns) {
@@ -167,6 +210,29 @@ void print_table(std::ostream& out, const RunReport& r) {
                                                   : std::string("-"),
                        opt(i.server_cpu_pct_idle, 1));
   }
+  if (r.offline) {
+    const auto& f = *r.offline;
+    out << fmt::format("\noffline: {} senders x {} messages to {} offline recipients, then {} recipients log in\n",
+                       f.senders, o.per_sender, o.recipients, f.recipients);
+    out << fmt::format("{:<6} {:>8} {:>8} {:>9} {:>10} {:>10} {:>10} {:>8} {:>9} {:>8} {:>6}\n", "phase", "msgs",
+                       "seconds", "msg/s", "p50 ms", "max ms", "srv µs/msg", "srv CPU%", "core busy", "gen CPU%",
+                       "steal%");
+    auto row = [&out](std::string_view name, std::uint64_t count, const OfflinePhase& p) {
+      out << fmt::format("{:<6} {:>8} {:>8.3f} {:>9.0f} {:>10.1f} {:>10.1f} {:>10} {:>8} {:>9} {:>8.0f} {:>6.1f}\n",
+                         name, count, p.seconds, p.per_s, p.done.p50_ms, p.done.max_ms, opt(p.server_cpu_us_per_msg, 1),
+                         opt(p.server_cpu_pct, 0), opt(p.server_cores_busy_pct, 0), p.client_cpu_pct, p.steal_pct);
+    };
+    row("store", f.stored, f.store);
+    row("drain", f.received, f.drain);
+    out << fmt::format("  sent {}, refused {}, stored {}, received {}, lost {}, duplicates {}, misrouted {}\n", f.sent,
+                       f.refused, f.stored, f.received, f.lost, f.duplicates, f.misrouted);
+    out << "  p50/max: store, per sender until its ping was answered; drain, per recipient until its last message\n";
+    out << "  core busy: the server's CPUs used by anyone (near 100 with a lower srv CPU%: other work took them)\n";
+    out << fmt::format("  server RSS before the store {}, after it {}\n", mib(f.rss_before_kib), mib(f.rss_stored_kib));
+    if (const std::string problems = offline_problems(f); !problems.empty()) {
+      out << "  problems: " << problems << '\n';
+    }
+  }
   if (r.unexpected_session_ends > 0) {
     out << fmt::format("\n{} sessions ended unexpectedly:\n", r.unexpected_session_ends);
     for (const auto& [why, n] : r.session_end_reasons) {
@@ -203,6 +269,10 @@ nlohmann::json to_json(const RunReport& r) {
                    {"pairing", to_string(o.pairing)},
                    {"payload_bytes", o.payload},
                    {"hold_s", o.hold},
+                   {"senders", o.senders},
+                   {"recipients", o.recipients},
+                   {"messages_per_sender", o.per_sender},
+                   {"drain_quiet_s", o.drain},
                    {"server_pid", o.server_pid ? json(*o.server_pid) : json(nullptr)},
                    {"file_limit", r.file_limit}};
   j["logins"] = json::array();
@@ -245,6 +315,25 @@ nlohmann::json to_json(const RunReport& r) {
                  {"server_rss_bytes_per_connection", opt_json(i.rss_bytes_per_connection)},
                  {"server_cpu_pct_idle", opt_json(i.server_cpu_pct_idle)},
                  {"client_rss_kib", opt_json(i.client_rss_kib)}};
+  }
+  if (r.offline) {
+    const auto& f = *r.offline;
+    j["offline"] = {{"senders", f.senders},
+                    {"recipients", f.recipients},
+                    {"sent", f.sent},
+                    {"refused", f.refused},
+                    {"stored", f.stored},
+                    {"proofs_missing", f.proofs_missing},
+                    {"ping_errors", f.ping_errors},
+                    {"received", f.received},
+                    {"lost", f.lost},
+                    {"duplicates", f.duplicates},
+                    {"misrouted", f.misrouted},
+                    {"stale", f.stale},
+                    {"server_rss_before_kib", opt_json(f.rss_before_kib)},
+                    {"server_rss_stored_kib", opt_json(f.rss_stored_kib)},
+                    {"store", offline_phase_json(f.store)},
+                    {"drain", offline_phase_json(f.drain)}};
   }
   j["unexpected_session_ends"] = r.unexpected_session_ends;
   j["session_end_reasons"] = r.session_end_reasons;
@@ -303,6 +392,27 @@ void write_markdown(std::ostream& out, const RunReport& r) {
                        mib(i.rss_before_kib), mib(i.rss_connected_kib), mib(i.rss_end_kib),
                        i.rss_bytes_per_connection ? fmt::format("{:.1f} KiB", *i.rss_bytes_per_connection / 1024.0)
                                                   : std::string("-"));
+  }
+  if (r.offline) {
+    const auto& f = *r.offline;
+    out << fmt::format("\n{} senders × {} messages to {} offline recipients; the store ends when the last sender's "
+                       "ping is answered, the drain runs from the first recipient's connect to the last message.\n\n",
+                       f.senders, o.per_sender, o.recipients);
+    out << "| phase | messages | s | msg/s | p50 ms | max ms | server CPU-µs/msg | server CPU % | server core busy % "
+           "| loadgen CPU % | steal % |\n";
+    out << "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+    auto row = [&out](std::string_view name, std::uint64_t count, const OfflinePhase& p) {
+      out << fmt::format("| {} | {} | {:.3f} | {:.0f} | {:.1f} | {:.1f} | {} | {} | {} | {:.0f} | {:.1f} |\n", name,
+                         count, p.seconds, p.per_s, p.done.p50_ms, p.done.max_ms, opt(p.server_cpu_us_per_msg, 1),
+                         opt(p.server_cpu_pct, 0), opt(p.server_cores_busy_pct, 0), p.client_cpu_pct, p.steal_pct);
+    };
+    row("store", f.stored, f.store);
+    row("drain", f.received, f.drain);
+    out << fmt::format("\n- sent {}, refused {}, stored {}, received {}, lost {}, duplicates {}, misrouted {}\n",
+                       f.sent, f.refused, f.stored, f.received, f.lost, f.duplicates, f.misrouted);
+    if (const std::string problems = offline_problems(f); !problems.empty()) {
+      out << "- problems: " << problems << '\n';
+    }
   }
   if (r.unexpected_session_ends > 0) {
     out << fmt::format("\n{} sessions ended unexpectedly.\n", r.unexpected_session_ends);

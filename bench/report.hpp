@@ -88,6 +88,40 @@ struct IdleFigures {
   std::optional<std::uint64_t> client_rss_kib;
 };
 
+/// The offline scenario: messages stored for users who are offline, then drained when they
+/// log in. Each phase's interval ends with the last proof: the last sender's ping answer
+/// (store) and the last expected message received (drain).
+struct OfflinePhase {
+  double seconds = 0;
+  double per_s = 0;    ///< messages stored (store) or received (drain) / seconds
+  LatencySummary done; ///< per connection: phase start to its ping answer / to its last message
+  std::optional<double> server_cpu_s;
+  std::optional<double> server_cpu_us_per_msg;
+  std::optional<double> server_cpu_pct;
+  double client_cpu_pct = 0;
+  double steal_pct = 0;
+  std::optional<double> server_cores_busy_pct; ///< the server's CPUs, used by anyone
+};
+
+struct OfflineFigures {
+  std::size_t senders = 0;    ///< logged in and sending
+  std::size_t recipients = 0; ///< logged in for the drain
+  std::uint64_t sent = 0;
+  std::uint64_t refused = 0;      ///< error replies to messages (quota, storage): not stored
+  std::uint64_t stored = 0;       ///< sent - refused, once every sender had its proof
+  std::size_t proofs_missing = 0; ///< senders whose ping was not answered in time
+  std::uint64_t ping_errors = 0;  ///< pings answered with an error (still a proof of order)
+  std::uint64_t received = 0;     ///< distinct messages of this run received in the drain
+  std::uint64_t lost = 0;         ///< stored but not received by the end of the drain
+  std::uint64_t duplicates = 0;
+  std::uint64_t misrouted = 0;                 ///< received by another recipient than the one addressed
+  std::uint64_t stale = 0;                     ///< messages of an earlier run still stored (not counted)
+  std::optional<std::uint64_t> rss_before_kib; ///< server RSS before the store
+  std::optional<std::uint64_t> rss_stored_kib; ///< after the store
+  OfflinePhase store;
+  OfflinePhase drain; ///< from the first recipient's connect; includes their logins
+};
+
 struct RunReport {
   Options options;
   std::string mechanism; ///< what was negotiated
@@ -96,6 +130,7 @@ struct RunReport {
   std::optional<LoginPhase> login_total; ///< the measured rounds together (login scenario)
   std::vector<MessageStep> steps;
   std::optional<IdleFigures> idle;
+  std::optional<OfflineFigures> offline;
   std::size_t unexpected_session_ends = 0;
   std::map<std::string, std::size_t> session_end_reasons;
   std::string first_error_stanza;

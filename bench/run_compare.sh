@@ -21,15 +21,20 @@
 #   http      POST until the message reaches a logged-in user: parleyd /hooks/NAME against
 #             ejabberd's mod_http_api send_message (Prosody has no counterpart); closed loop
 #             over HTTP_CONNECTIONS connections, then at HTTP_RATE msg/s
+#   offline   OFFLINE_SENDERS senders send OFFLINE_MESSAGES messages each, at once, to
+#             OFFLINE_RECIPIENTS users who are offline (store, until every sender's ping after
+#             its burst is answered); then the recipients log in and get them (drain, until
+#             the last one arrived). Every server keeps up to OFFLINE_QUOTA per user.
 #
-# Offline store and drain is not measured: parley-loadgen has no offline scenario yet (the
-# report says so). Writes bench/results/compare-<date>.md, with the JSON and the load
-# generator's own tables of every run in bench/results/compare-<date>/. Sizes:
+# Writes bench/results/compare-<date>.md, with the JSON and the load generator's own tables
+# of every run in bench/results/compare-<date>/. Sizes:
 #
-#   SERVERS="parley prosody ejabberd"  SCENARIOS="login messages idle http"  RUNS=3
+#   SERVERS="parley prosody ejabberd"  SCENARIOS="login messages idle http offline"  RUNS=3
 #   LOGIN_USERS=200 LOGIN_ROUNDS=3     MSG_PAIRS=100  RATES=2000,4000,8000,16000  TLS_RATES=
 #   DURATION=4 WARMUP=1 DRAIN=3        IDLE_CONNS=1000 (up to 10000) HOLD=5
 #   HTTP_MESSAGES=10000 HTTP_WARMUP=1000 HTTP_CONNECTIONS=32 HTTP_RATE=1000 (""  skips it)
+#   OFFLINE_SENDERS=50 OFFLINE_MESSAGES=400 OFFLINE_RECIPIENTS=100 OFFLINE_QUOTA=10000
+#   OFFLINE_QUIET=10 (drain: give up after so many seconds without a message)
 #   IO_THREADS=1 SERVER_CPU=1 LOADGEN_CPU=0 USER_JOBS=4
 #   PARLEY_BUILD=DIR | BUILD_DIR=build-bench SKIP_BUILD=1   RESULTS_DIR=bench/results KEEP=1
 #
@@ -43,7 +48,7 @@ LOG_TAG=run_compare
 source "$ROOT/bench/lib.sh"
 
 SERVERS=${SERVERS:-parley prosody ejabberd}
-SCENARIOS=${SCENARIOS:-login messages idle http}
+SCENARIOS=${SCENARIOS:-login messages idle http offline}
 RUNS=${RUNS:-3}
 LOGIN_USERS=${LOGIN_USERS:-200}
 LOGIN_ROUNDS=${LOGIN_ROUNDS:-3}
@@ -59,6 +64,12 @@ HTTP_MESSAGES=${HTTP_MESSAGES:-10000}
 HTTP_WARMUP=${HTTP_WARMUP:-1000}
 HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-32}
 HTTP_RATE=${HTTP_RATE-1000}
+OFFLINE_SENDERS=${OFFLINE_SENDERS:-50}
+OFFLINE_MESSAGES=${OFFLINE_MESSAGES:-400}
+OFFLINE_RECIPIENTS=${OFFLINE_RECIPIENTS:-100}
+OFFLINE_QUIET=${OFFLINE_QUIET:-10}
+# Read by lib.sh when it writes each server's config: the same per-user limit everywhere.
+export OFFLINE_QUOTA=${OFFLINE_QUOTA:-10000}
 IO_THREADS=${IO_THREADS:-1}
 SERVER_CPU=${SERVER_CPU:-1}
 LOADGEN_CPU=${LOADGEN_CPU:-0}
@@ -87,6 +98,13 @@ USERS=0
 if wants login && ((LOGIN_USERS > USERS)); then USERS=$LOGIN_USERS; fi
 if wants messages && ((2 * MSG_PAIRS > USERS)); then USERS=$((2 * MSG_PAIRS)); fi
 if wants idle && ((IDLE_CONNS > USERS)); then USERS=$IDLE_CONNS; fi
+if wants offline && ((OFFLINE_SENDERS + OFFLINE_RECIPIENTS > USERS)); then
+  USERS=$((OFFLINE_SENDERS + OFFLINE_RECIPIENTS))
+fi
+if wants offline && ((OFFLINE_SENDERS * OFFLINE_MESSAGES > OFFLINE_QUOTA * OFFLINE_RECIPIENTS)); then
+  log "offline: $((OFFLINE_SENDERS * OFFLINE_MESSAGES)) messages for $OFFLINE_RECIPIENTS recipients exceed OFFLINE_QUOTA=$OFFLINE_QUOTA per user"
+  exit 2
+fi
 ((USERS > 0)) || USERS=1
 
 # ---- temporary directory and cleanup ---------------------------------------------------------
@@ -253,6 +271,14 @@ run_server() {
       done
     fi
   fi
+  if wants offline; then
+    # Each run drains what it stored, so the next one starts from empty offline stores (a
+    # message left over would be reported as one from an earlier run).
+    for run in $(seq 1 "$RUNS"); do
+      loadgen "$server" "offline-$run" --scenario offline --senders "$OFFLINE_SENDERS" \
+        --recipients "$OFFLINE_RECIPIENTS" --messages "$OFFLINE_MESSAGES" --drain "$OFFLINE_QUIET"
+    done
+  fi
   if wants idle; then
     # RSS per connection is read on a freshly started server each time: memory freed by
     # earlier scenarios stays in the allocator (or the Lua and Erlang heaps) and would hide
@@ -295,6 +321,7 @@ serves ejabberd && versions+=("ejabberd ${EJ_VERSION:-$(dpkg-query -W -f='${Vers
   echo "- machine: $(machine_text); steal over the whole run $RUN_STEAL % (machine-wide, /proc/stat); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- each server alone, pinned to CPU $SERVER_CPU; parley-loadgen and parley-hookbench pinned to CPU $LOADGEN_CPU; loopback; $RUNS runs per figure, median (min–max)"
   echo "- same domain, $USERS users with one password, plaintext c2s with STARTTLS offered, the same self-signed P-256 certificate, 4096 PBKDF2 iterations everywhere; no rate limits or shapers (ejabberd: shaper none, max_fsm_queue 1000000; Prosody: mod_limits not loaded; parleyd: per-IP limits lifted)"
+  echo "- offline storage on every server, up to $OFFLINE_QUOTA messages per user: parleyd SQLite ([storage] offline_quota), Prosody mod_offline on internal storage (storage_archive_item_limit), ejabberd mod_offline on Mnesia (max_user_offline_messages); none writes an fsync per message"
 } >"$MD"
 python3 "$ROOT/bench/compare_report.py" "$JSON_DIR" "$RUNS" "$SERVERS" "$SCENARIOS" "$RATES" "$TLS_RATES" "$HTTP_RATE" >>"$MD" ||
   { log "report failed"; FAILED=1; }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI smoke of the benchmark tools, with no timing assertions: starts a private parleyd with a
-# handful of users and runs each parley-loadgen scenario (plaintext and STARTTLS) and
-# parley-hookbench inbound at tiny sizes. Passes when every tool exits 0, i.e. every login
-# succeeded and every message arrived exactly once. Takes a few seconds.
+# handful of users and runs each parley-loadgen scenario (plaintext and STARTTLS; offline
+# store and drain included) and parley-hookbench inbound at tiny sizes. Passes when every
+# tool exits 0, i.e. every login succeeded and every message arrived exactly once. Takes a
+# few seconds.
 #
 # Binaries from PARLEYD, PARLEYCTL, LOADGEN, HOOKBENCH, ARCHIVEBENCH, or else from PARLEY_BUILD=DIR.
 set -euo pipefail
@@ -61,6 +62,14 @@ run "$LOADGEN" "${common[@]}" --scenario messages --users 6 --rates 100 --durati
 run "$LOADGEN" "${common[@]}" --scenario idle --users 6 --hold 0.2 --settle 0.1 --tls
 python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert j["idle"]["connections"] == 6, j["idle"]' \
   "$WORK/out.json"
+# Offline: 3 senders store 20 messages each for 3 offline users, who then log in and must get
+# all 60 exactly once (the load generator exits 1 otherwise; the check below makes sure that
+# something was sent and counted at all).
+run "$LOADGEN" "${common[@]}" --scenario offline --senders 3 --recipients 3 --messages 20 --drain 3
+python3 -c 'import json, sys; o = json.load(open(sys.argv[1]))["offline"]
+assert o["sent"] == 60 and o["stored"] == 60 and o["received"] == 60, o
+assert o["lost"] == 0 and o["duplicates"] == 0 and o["refused"] == 0 and o["stale"] == 0, o' "$WORK/out.json"
+run "$LOADGEN" "${common[@]}" --scenario offline --senders 3 --recipients 3 --messages 10 --drain 3 --tls
 run "$HOOKBENCH" inbound --port "$C2S" --password smoke-pw --http-port "$HTTP" --path /hooks/smoke \
   --authorization "Bearer smoke-secret" --connections 2 --messages 50 --warmup 5 --server-pid "$PARLEY_PID" \
   --json "$WORK/hook.json"
