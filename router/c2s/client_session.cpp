@@ -196,14 +196,11 @@ void ClientSession::deliver(Element stanza) {
       hold_as = std::string(stanza.attribute("from").value_or(""));
     }
   }
-  // XEP-0357: a message that would be stored offline (a chat or normal one with a body) wakes
-  // the device of a session that waits to be resumed; here, who sent it.
+  // XEP-0357: a message that would be stored offline wakes the device of a session that waits
+  // to be resumed; here, who sent it.
   std::optional<std::string> push_from;
-  if (stanza.name() == "message" && stanza.child("body", ns::client) != nullptr) {
-    const std::string_view type = stanza.attribute("type").value_or("normal");
-    if (type == "chat" || type == "normal") {
-      push_from = std::string(stanza.attribute("from").value_or(""));
-    }
+  if (wakes_device(stanza)) {
+    push_from = std::string(stanza.attribute("from").value_or(""));
   }
   std::string data = core::xml::serialize(stanza, ns::client);
   asio::post(socket_.get_executor(), [self = shared_from_this(), data = std::move(data), hold_as = std::move(hold_as),
@@ -219,17 +216,41 @@ void ClientSession::deliver(Element stanza) {
   });
 }
 
+bool ClientSession::wakes_device(const Element& stanza) {
+  // What offline storage would keep (RFC 6121 §8.5.2.2.1, XEP-0160): a chat or normal message
+  // with a body of its own (a carbon or a MAM result carries its body deeper down).
+  if (stanza.name() != "message" || stanza.child("body", ns::client) == nullptr) {
+    return false;
+  }
+  const std::string_view type = stanza.attribute("type").value_or("normal");
+  return type == "chat" || type == "normal";
+}
+
+void ClientSession::push_registration(std::string key, bool enabled, bool prefix) {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), key = std::move(key), enabled, prefix] {
+    auto& keys = self->push_keys_;
+    std::erase_if(keys, [&](const std::string& k) { return prefix ? k.starts_with(key) : k == key; });
+    if (enabled) {
+      keys.push_back(key);
+    }
+  });
+}
+
 void ClientSession::push_while_hibernating(std::string from) {
   // Prosody's mod_cloud_notify and ejabberd's mod_push do the same: the client's connection is
   // gone (a phone's app suspended), so only its push service can tell it there is something to
-  // fetch. The summary names the sender, never the body.
+  // fetch. Only this client's own registrations: the user's other devices may be online. The
+  // summary names the sender, never the body.
+  if (push_keys_.empty()) {
+    return;
+  }
   Element note("message", std::string(ns::client));
   if (!from.empty()) {
     note.set_attribute("from", std::move(from));
   }
   auto bare = jid_->bare();
-  asio::co_spawn(socket_.get_executor(), service_.router().push().message_stored(std::move(bare), std::move(note)),
-                 asio::detached);
+  asio::co_spawn(socket_.get_executor(),
+                 service_.router().push().session_waiting(std::move(bare), std::move(note), push_keys_), asio::detached);
 }
 
 void ClientSession::hold_presence(std::string from, std::string data) {
@@ -724,9 +745,10 @@ asio::awaitable<void> ClientSession::run() {
     spdlog::debug("c2s: {} hibernates for {} s", jid_->full(), resume_after.count());
     // Messages the client never acknowledged may not have reached it: one push for them all.
     for (const auto& unacked : sm_.unacked) {
-      if (unacked.starts_with("<message") && unacked.find("<body") != std::string::npos &&
-          unacked.find(" type='groupchat'") == std::string::npos && unacked.find(" type='error'") == std::string::npos &&
-          unacked.find(" type='headline'") == std::string::npos) {
+      if (!unacked.starts_with("<message")) {
+        continue;
+      }
+      if (auto stanza = core::xml::parse_element(unacked, ns::client); stanza && wakes_device(*stanza)) {
         push_while_hibernating({});
         break;
       }
@@ -1139,8 +1161,9 @@ asio::awaitable<std::optional<ClientSession::Takeover>> ClientSession::surrender
     close_socket();
   }
   service_.unregister_resumable(sm_.id);
-  Takeover out{*jid_, username_, std::move(sm_)};
+  Takeover out{*jid_, username_, std::move(sm_), std::move(push_keys_)};
   sm_ = SmState{};
+  push_keys_.clear();
   co_return out;
 }
 
@@ -1171,6 +1194,7 @@ asio::awaitable<void> ClientSession::handle_resume(Element element) {
   }
   jid_ = taken->jid;
   sm_ = std::move(taken->sm);
+  push_keys_ = std::move(taken->push_keys);
   if (!apply_ack(element.attribute("h").value_or(""))) {
     fail(stream_errc::undefined_condition, "<resume/> acknowledges stanzas that were never sent");
     co_return;

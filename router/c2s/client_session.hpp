@@ -61,6 +61,7 @@ public:
     core::jid::Jid jid;
     std::string username;
     SmState sm;
+    std::vector<std::string> push_keys; ///< XEP-0357 registrations its client enabled
   };
 
   static std::shared_ptr<ClientSession> create(boost::asio::ip::tcp::socket socket, C2sService& service,
@@ -77,6 +78,7 @@ public:
   const core::jid::Jid& jid() const noexcept override { return *jid_; }
   void deliver(core::xml::Element stanza) override;
   void close(core::xml::stream_errc reason) override;
+  void push_registration(std::string key, bool enabled, bool prefix) override;
 
 private:
   ClientSession(boost::asio::ip::tcp::socket socket, C2sService& service, bool direct_tls);
@@ -113,6 +115,9 @@ private:
   void hold_presence(std::string from, std::string data);
   /// XEP-0357: a message for this session while it hibernates; notifies the user's app servers.
   void push_while_hibernating(std::string from);
+  /// A chat or normal message with a body: what offline storage would keep, and what wakes a
+  /// device whose session waits to be resumed.
+  static bool wakes_device(const core::xml::Element& stanza);
   void flush_held_presence();
   boost::asio::awaitable<void> handle_sm(core::xml::Element element);
   boost::asio::awaitable<void> handle_registration(core::xml::Element iq);
@@ -154,6 +159,8 @@ private:
   /// XEP-0352 client state: inactive holds back presence (held_presence_, in arrival order).
   bool csi_inactive_ = false;
   std::vector<std::pair<std::string, std::string>> held_presence_;
+  /// XEP-0357 registrations this session's client enabled (keys of the PushService).
+  std::vector<std::string> push_keys_;
   std::unique_ptr<boost::asio::steady_timer> resume_timer_;
   std::string remote_ip_;
   bool admitted_ = false;

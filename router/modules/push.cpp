@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace parley::router::modules {
@@ -175,6 +176,13 @@ asio::awaitable<void> PushService::iq(std::shared_ptr<Session> sender, Element i
   };
   auto done = co_await router_.workers().run(std::move(job));
   forget(bare);
+  if (done && *done) {
+    if (enable) {
+      sender->push_registration(registration_key(jid, node), true, false);
+    } else {
+      sender->push_registration(registration_key(jid, node), false, node.empty());
+    }
+  }
   if (!done) {
     sender->deliver(core::stanza::make_error(iq, stanza_errc::internal_server_error, "storage is unavailable"));
   } else if (!*done) {
@@ -185,7 +193,20 @@ asio::awaitable<void> PushService::iq(std::shared_ptr<Session> sender, Element i
   }
 }
 
+asio::awaitable<void> PushService::session_waiting(Jid bare, Element message, std::vector<std::string> keys) {
+  if (keys.empty()) {
+    co_return;
+  }
+  std::optional<std::vector<std::string>> only(std::move(keys)); // named: GCC 12 and co_await
+  co_await notify(std::move(bare), std::move(message), std::move(only));
+}
+
 asio::awaitable<void> PushService::message_stored(Jid bare, Element message) {
+  std::optional<std::vector<std::string>> all; // named: GCC 12 and co_await
+  co_await notify(std::move(bare), std::move(message), std::move(all));
+}
+
+asio::awaitable<void> PushService::notify(Jid bare, Element message, std::optional<std::vector<std::string>> only) {
   const std::string user(bare.bare_string());
   const Registrations list = co_await registrations(user);
   if (list->empty()) {
@@ -196,6 +217,9 @@ asio::awaitable<void> PushService::message_stored(Jid bare, Element message) {
     sender = std::string(from->bare_string());
   }
   for (const auto& reg : *list) {
+    if (only && std::find(only->begin(), only->end(), reg.key) == only->end()) {
+      continue;
+    }
     const std::string id = "push-" + std::to_string(++counter_) + "-" + new_archive_id();
     Element iq("iq", std::string(ns::client));
     iq.set_attribute("type", "set");

@@ -42,6 +42,12 @@ public:
   /// registered app server (XEP-0357 §5).
   boost::asio::awaitable<void> message_stored(core::jid::Jid bare, core::xml::Element message);
 
+  /// A message reached a session of `bare` that waits to be resumed (XEP-0198): notifies the
+  /// registrations that session's client enabled (`keys`), and no others: the user's other
+  /// devices may be online and have it already.
+  boost::asio::awaitable<void> session_waiting(core::jid::Jid bare, core::xml::Element message,
+                                               std::vector<std::string> keys);
+
   /// An iq result or error addressed to a user's bare JID: true when it answered one of the
   /// service's notifications. An error means the app server refuses that registration, which
   /// is then dropped (§6).
@@ -59,6 +65,9 @@ private:
   };
   using Registrations = std::shared_ptr<const std::vector<Registration>>;
   boost::asio::awaitable<Registrations> registrations(std::string bare);
+  /// Publishes the summary of `message` to each registration of `bare`, or to those in `only`.
+  boost::asio::awaitable<void> notify(core::jid::Jid bare, core::xml::Element message,
+                                      std::optional<std::vector<std::string>> only);
 
   Router& router_;
   std::mutex mutex_;

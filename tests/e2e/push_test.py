@@ -167,7 +167,11 @@ def scenario():
         raw.sock.close()
 
         # A resumable session whose connection drops: it hibernates, and the app server wakes
-        # the phone for what it holds.
+        # the phone for what it holds; alice's desk, online with a registration of its own
+        # (device-6), is not woken: only the waiting session's own registrations are.
+        desk = login(server.c2s_port, "alice", resource="desk")
+        desk.send(f"<iq type='set' id='e6'><enable xmlns='{PUSH}' jid='{APP}' node='device-6'/></iq>")
+        desk.read_until(r"<iq[^>]*id='e6'[^>]*type='result'|<iq[^>]*type='result'[^>]*id='e6'")
         phone, smid = sm_login(server.c2s_port, "alice", "pw-alice", "phone")
         phone.send(f"<iq type='set' id='e5'><enable xmlns='{PUSH}' jid='{APP}' node='device-5'/></iq>")
         phone.read_until(r"<iq[^>]*id='e5'[^>]*type='result'|<iq[^>]*type='result'[^>]*id='e5'")
@@ -178,11 +182,14 @@ def scenario():
         iq = app.next()
         assert "node=\"device-5\"" in iq and "<value>urn:xmpp:push:summary</value>" in iq, iq
         assert "unacked" not in iq, iq
+        app.nothing("a notification to the desk's registration")
         bob.send("<message to='alice@localhost' type='chat' id='m6'><body>while away</body></message>")
         iq = app.next()
         assert "node=\"device-5\"" in iq, iq
         assert re.search(r'var="last-message-sender"[^>]*>\s*<value>bob@localhost</value>', iq), iq
         assert "while away" not in iq, iq
+        desk.read_until(r"while away</body>")
+        app.nothing("a second notification (the desk's) for one message")
         # A chat state wakes nobody.
         bob.send("<message to='alice@localhost' type='chat'>"
                  "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>")
@@ -200,6 +207,13 @@ def scenario():
         bob.send("<message to='alice@localhost' type='chat' id='m7'><body>live again</body></message>")
         phone.read_until(r"live again</body>")
         app.nothing("a notification for a message to a live session")
+        # The resumed session keeps its registration: dropped again, it is woken again.
+        phone.sock.close()
+        xmpp.pump(0.5)
+        app.got.clear()  # the unacknowledged "live again" may wake it once on hibernation
+        bob.send("<message to='alice@localhost/phone' type='chat' id='m8'><body>again</body></message>")
+        iq = app.next()
+        assert "node=\"device-5\"" in iq, iq
 
 
 if __name__ == "__main__":
