@@ -153,6 +153,7 @@ private:
   boost::asio::steady_timer write_timer_;
   boost::asio::steady_timer idle_timer_;
   bool idle_timer_armed_ = false;
+  bool trimmed_since_bind_ = false;
   std::uint32_t reads_since_idle_check_ = 0;
   std::optional<core::xml::stream_errc> close_reason_;
   SmState sm_;
