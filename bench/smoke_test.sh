@@ -65,11 +65,11 @@ python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert j["idle"]
 # Offline: 3 senders store 20 messages each for 3 offline users, who then log in and must get
 # all 60 exactly once (the load generator exits 1 otherwise; the check below makes sure that
 # something was sent and counted at all).
-run "$LOADGEN" "${common[@]}" --scenario offline --senders 3 --recipients 3 --messages 20 --drain 3
+run "$LOADGEN" "${common[@]}" --scenario offline --senders 3 --recipients 3 --messages 20 --drain 3 --phase-timeout 20
 python3 -c 'import json, sys; o = json.load(open(sys.argv[1]))["offline"]
 assert o["sent"] == 60 and o["stored"] == 60 and o["received"] == 60, o
 assert o["lost"] == 0 and o["duplicates"] == 0 and o["refused"] == 0 and o["stale"] == 0, o' "$WORK/out.json"
-run "$LOADGEN" "${common[@]}" --scenario offline --senders 3 --recipients 3 --messages 10 --drain 3 --tls
+run "$LOADGEN" "${common[@]}" --scenario offline --senders 3 --recipients 3 --messages 10 --drain 3 --tls --phase-timeout 20
 run "$HOOKBENCH" inbound --port "$C2S" --password smoke-pw --http-port "$HTTP" --path /hooks/smoke \
   --authorization "Bearer smoke-secret" --connections 2 --messages 50 --warmup 5 --server-pid "$PARLEY_PID" \
   --json "$WORK/hook.json"
