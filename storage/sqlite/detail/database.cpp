@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
+#include <optional>
 #include <string>
+#include <thread>
 
 namespace parley::storage::sqlite::detail {
 
@@ -19,14 +22,29 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at  TEXT NOT NULL
 ))sql";
 
-boost::system::result<void> switch_to_wal(Connection& connection, const std::filesystem::path& file) {
+boost::system::result<void> switch_to_wal(Connection& connection, const std::filesystem::path& file,
+                                          std::chrono::milliseconds busy_timeout) {
   // journal_mode is a property of the file and sticks; setting it reads the header, so this is
-  // also where a file that is not a database is first noticed.
-  auto statement = connection.prepare("PRAGMA journal_mode = WAL");
-  if (!statement) {
-    return statement.error();
+  // also where a file that is not a database is first noticed. Switching needs an exclusive
+  // lock, and SQLite answers SQLITE_BUSY at once, without the busy handler, when another
+  // process opens the same new file at the same moment (two parleyctl, or parleyctl and a
+  // starting parleyd): so try again until the busy timeout.
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  boost::system::result<bool> row = false;
+  std::optional<Statement> statement;
+  for (;;) {
+    auto prepared = connection.prepare("PRAGMA journal_mode = WAL");
+    if (!prepared) {
+      return prepared.error();
+    }
+    statement.emplace(std::move(*prepared));
+    row = statement->step();
+    if (row || row.error() != storage_errc::unavailable || std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+    statement.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  auto row = statement->step();
   if (!row) {
     return row.error();
   }
@@ -94,7 +112,7 @@ boost::system::result<void> Database::initialize() {
     return lease.error();
   }
   Connection& connection = **lease;
-  if (auto wal = switch_to_wal(connection, file_); !wal) {
+  if (auto wal = switch_to_wal(connection, file_, options_.busy_timeout); !wal) {
     return wal.error();
   }
 
