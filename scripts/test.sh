@@ -17,6 +17,14 @@ passed=0
 failed=0
 werror=OFF
 if [[ "${CI:-}" == "true" || "${PARLEY_WERROR:-0}" == 1 ]]; then werror=ON; fi
+# In CI, line tables only (-g1): backtraces and sanitizer reports keep file:line, and a heavy
+# translation unit compiles about a quarter faster (router/modules/pep.cpp: 16 s against 22 s,
+# a third of the object size). Local builds keep full debug information.
+release_flags=() debug_flags=()
+if [[ "${CI:-}" == "true" ]]; then
+  release_flags=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG")
+  debug_flags=(-DCMAKE_CXX_FLAGS_DEBUG="-g1")
+fi
 
 # Adds the counts of a ctest log ("NN% tests passed, F tests failed out of T") to the totals.
 count_ctest() {
@@ -36,7 +44,7 @@ logs=$(mktemp -d)
 
 echo "== build (RelWithDebInfo, -Werror=$werror)"
 start=$(date +%s)
-if cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_WERROR=$werror >/dev/null &&
+if cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${release_flags[@]}" -DPARLEY_WERROR=$werror >/dev/null &&
    cmake --build build -j "$jobs"; then
   echo "build took $(( $(date +%s) - start )) s"
   echo "== unit and end-to-end tests"
@@ -51,7 +59,7 @@ fi
 
 echo "== unit tests under ASan + UBSan"
 start=$(date +%s)
-if cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=ON -DPARLEY_WERROR=$werror >/dev/null &&
+if cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug "${debug_flags[@]}" -DPARLEY_SANITIZE=ON -DPARLEY_WERROR=$werror >/dev/null &&
    cmake --build build-asan -j "$jobs" --target parley_unit_tests; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j "$jobs" -L unit --timeout 600) 2>&1 | tee "$logs/asan.log"
