@@ -20,7 +20,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <random>
@@ -382,9 +387,60 @@ struct GatewayService::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- the delivery worker ---------------------------------------------------------------
 
+  /// Items claimed by an earlier parleyd process on this host that is gone (killed, crashed)
+  /// would wait for their lease to run out (a minute or more) before anyone sent them again:
+  /// hand them back at once. Owners are "host/pid" (see the daemon); an owner on another host,
+  /// a process still alive, or our own pid (a recycled number, or another container that
+  /// shares the hostname) keeps its claim and the lease decides, as before.
+  static std::size_t release_dead_claims(Impl& self) {
+    const auto slash = self.node.rfind('/');
+    if (slash == std::string::npos) {
+      return 0;
+    }
+    const std::string host_prefix = self.node.substr(0, slash + 1);
+    std::size_t released = 0;
+    storage::WorkItemId after = 0;
+    for (;;) {
+      auto page = self.host.storage().work().list(self.queue, storage::WorkState::claimed, after, 500);
+      if (!page || page->empty()) {
+        break;
+      }
+      for (const auto& item : *page) {
+        after = item.id;
+        if (!item.owner.starts_with(host_prefix)) {
+          continue;
+        }
+        const std::string pid_text = item.owner.substr(host_prefix.size());
+        char* end = nullptr;
+        const long pid = std::strtol(pid_text.c_str(), &end, 10);
+        if (pid_text.empty() || end == nullptr || *end != '\0' || pid <= 0 || pid == ::getpid()) {
+          continue;
+        }
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) {
+          continue; // alive (or not ours to signal: EPERM means it exists)
+        }
+        if (self.host.storage().work().retry(item.id, item.owner, now_stamp(), now_stamp(),
+                                             "the process that was sending it ended")) {
+          ++released;
+        }
+      }
+      if (page->size() < 500) {
+        break;
+      }
+    }
+    return released;
+  }
+
   asio::awaitable<void> loop() {
     auto self = shared_from_this();
     const auto lease = std::chrono::seconds(settings().timeout_seconds * 2 + 30);
+    {
+      auto job = [self] { return release_dead_claims(*self); };
+      const std::size_t released = co_await host.workers().run(std::move(job));
+      if (released > 0) {
+        spdlog::info("gateway {}: {} messages claimed by an ended process go out again", domain, released);
+      }
+    }
     while (!stopped) {
       bool more = false;
       if (in_flight < max_in_flight) {

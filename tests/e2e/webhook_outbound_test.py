@@ -10,6 +10,7 @@ import hmac
 import http.server
 import json
 import re
+import socket
 import threading
 import time
 
@@ -242,6 +243,45 @@ url = "{url}/gone"
         wait_for(lambda: len(back.posts("/flaky")) >= 1, 30, "the committed message to be sent after kill -9")
         body = json.loads(back.posts("/flaky")[0][2])
         assert body["id"] == "k1" and body["body"] == "survive", body
+
+    # A message whose attempt is under way when parleyd is killed (the receiver took the
+    # request and has not answered) is claimed by a process that is gone. It goes out again
+    # right after the restart, not when that claim's lease (2 x timeout + 30 s = 40 s here)
+    # runs out.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    silent.settimeout(20)
+    silent_port = silent.getsockname()[1]
+    hang_config = gateway.replace(f"{url}/flaky", f"http://127.0.0.1:{silent_port}/flaky")
+    with harness.Server(tls="disabled", extra_toml=hang_config) as server:
+        server.add_user("alice", "pw-alice")
+        alice = login(server.c2s_port)
+        alice.send("<enable xmlns='urn:xmpp:sm:3'/>")
+        alice.read_until(r"<enabled[^>]*/>")
+        alice.send("<message to='flaky@hooks.localhost' type='chat' id='k2'><body>in flight</body></message>")
+        alice.send("<r xmlns='urn:xmpp:sm:3'/>")
+        alice.read_until(r"<a xmlns='urn:xmpp:sm:3' h='1'/>")
+        conn, _ = silent.accept()  # the attempt is under way: parleyd connected and sends
+        conn.settimeout(20)
+        request = b""
+        while b"in flight" not in request:
+            chunk = conn.recv(65536)
+            assert chunk, request
+            request += chunk
+        server.kill9()
+        conn.close()
+        silent.close()
+        back = Receiver(port=silent_port)
+        back.flaky_failures = 0
+        restarted = time.time()
+        server.start()
+        wait_for(lambda: len(back.posts("/flaky")) >= 1, 20, "the message in flight at kill -9 to be sent again")
+        assert time.time() - restarted < 20
+        body = json.loads(back.posts("/flaky")[0][2])
+        assert body["id"] == "k2" and body["body"] == "in flight", body
+        with open(server.log_path, "rb") as f:
+            assert b"go out again" in f.read(), "the release of the dead process's claim is logged"
 
 
 if __name__ == "__main__":
