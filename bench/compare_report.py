@@ -187,8 +187,9 @@ if "idle" in scenarios:
                         f"{fmt(per[server], 1, 1 / 1024)} | {fmt(stat([i['server_cpu_pct_idle'] for i in idles]), 1)} | "
                         f"{sum(i['dropped'] for i in idles)} | {failures(server, name)} |")
         add(f"KiB RSS per idle connection, {title}", False, per, 1, 1 / 1024)
-    sections.append("### Idle memory\n\nEach run on a freshly started server: RSS before the logins, and after "
-                    "holding the authenticated connections (bound, roster fetched, presence sent).\n\n"
+    sections.append("### Idle memory\n\nEach run on a freshly started server: a warm-up of 100 logins, closed again; "
+                    "then RSS before the logins, and after holding the authenticated connections (bound, "
+                    "roster fetched, presence sent).\n\n"
                     + "\n".join(rows))
 
 # ---- inbound HTTP to message -----------------------------------------------------------------

@@ -63,6 +63,7 @@ Scenario messages:
 Scenario idle:
   --hold S               seconds to hold the connections (default 10)
   --settle S             seconds between the last login and reading RSS (default 1)
+  --idle-warmup N        logins made and closed first, before RSS is read (default 100)
 
 Scenario offline (users 0..S-1 send, users S..S+R-1 receive; the receivers must be offline):
   --senders S            sender connections (default 10)
@@ -202,6 +203,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       {"--seed", [&o](std::string_view v) { return parse_number(v, o.seed); }},
       {"--hold", seconds(o.hold)},
       {"--settle", seconds(o.settle)},
+      {"--idle-warmup", size(o.idle_warmup)},
       {"--senders", [&o](std::string_view v) { return parse_number(v, o.senders) && o.senders > 0; }},
       {"--recipients", [&o](std::string_view v) { return parse_number(v, o.recipients) && o.recipients > 0; }},
       {"--messages", [&o](std::string_view v) { return parse_number(v, o.per_sender) && o.per_sender > 0; }},

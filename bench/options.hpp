@@ -61,6 +61,7 @@ struct Options {
   // idle
   double hold = 10;  ///< seconds to hold the connections open
   double settle = 1; ///< seconds after the last login before RSS is read
+  std::size_t idle_warmup = 100; ///< logins made and closed before RSS is first read
 
   // offline: users 0 .. senders-1 send, users senders .. senders+recipients-1 receive
   std::size_t senders = 10;
