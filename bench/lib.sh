@@ -243,8 +243,19 @@ EOF
 # ej_start HTTP_PORT: starts the node pinned to SERVER_CPU, sets EJ_PID (beam.smp) and
 # EJ_VERSION; returns 1 when it does not come up.
 ej_start() {
-  taskset -c "${SERVER_CPU:-1}" bash -c "ulimit -n \$(ulimit -Hn); $(declare -f ejctl); EJ_DIR='$EJ_DIR'; ejctl foreground" \
-    >>"$EJ_DIR/foreground.log" 2>&1 &
+  # As the ejabberd user without su: su applies PAM's limits (1024 open files for that user),
+  # which made ejabberd fail to accept past about 1000 connections and then stop. setpriv
+  # keeps the raised limit, as parleyd and Prosody get it.
+  {
+    echo '#!/bin/bash'
+    declare -f ejctl
+    echo "EJ_DIR='$EJ_DIR'"
+    echo 'cd "$EJ_DIR/spool" && ejctl foreground'
+  } >"$EJ_DIR/foreground.sh"
+  chmod 755 "$EJ_DIR/foreground.sh"
+  chown ejabberd:ejabberd "$EJ_DIR/foreground.sh"
+  taskset -c "${SERVER_CPU:-1}" bash -c "ulimit -n \$(ulimit -Hn); HOME='$EJ_DIR' exec setpriv --reuid ejabberd \
+    --regid ejabberd --init-groups '$EJ_DIR/foreground.sh'" >>"$EJ_DIR/foreground.log" 2>&1 &
   EJ_STARTED=1
   local i
   for i in $(seq 1 90); do
