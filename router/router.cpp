@@ -633,11 +633,10 @@ struct Router::Impl {
     co_return Disposition::handled;
   }
 
-  /// Hands `messages` (the user's offline messages, read after the session became available)
-  /// to `session`, then removes them from storage.
-  asio::awaitable<void> deliver_offline(std::shared_ptr<Session> session,
-                                        boost::system::result<std::vector<storage::OfflineMessage>> messages) {
+  asio::awaitable<void> deliver_offline(std::shared_ptr<Session> session) {
     const std::string user(session->jid().local());
+    auto job3 = [this, user] { return db().offline().list(user); };
+    auto messages = co_await blocking(std::move(job3));
     if (!messages || messages->empty()) {
       co_return;
     }
@@ -690,12 +689,11 @@ struct Router::Impl {
     return any;
   }
 
-  /// What an initial presence needs from storage, read in one worker job rather than four:
-  /// each hop to the worker pool and back costs two context switches, which made up a
-  /// quarter of a login's CPU time.
+  /// What an initial presence's broadcast needs from storage, read in one worker job rather
+  /// than three: each hop to the worker pool and back costs two context switches, which made
+  /// up a quarter of a login's CPU time.
   struct ComingOnline {
     boost::system::result<storage::Roster> roster = make_error_code(storage::storage_errc::unavailable);
-    boost::system::result<std::vector<storage::OfflineMessage>> offline = std::vector<storage::OfflineMessage>{};
   };
 
   /// The JIDs of `roster`'s items that `keep` selects (in the roster's order, ascending).
@@ -831,22 +829,21 @@ struct Router::Impl {
         }
         r.sessions().set_presence(*sender, p, priority);
         if (initial) {
-          // Read after set_presence: a message routed from now on reaches the session live,
-          // one stored before is in `offline`.
           const std::string user(sender->jid().local());
-          const bool offline_too = priority >= 0; // RFC 6121 §8.5.2.2.1: not to a negative priority
-          auto job = [this, user, offline_too] {
+          auto job = [this, user] {
             ComingOnline c;
             c.roster = db().roster().get_roster(user);
-            if (offline_too) {
-              c.offline = db().offline().list(user);
-            }
             return c;
           };
           ComingOnline coming = co_await blocking(std::move(job));
           co_await broadcast(sender, p, true, &coming);
-          if (offline_too) {
-            co_await deliver_offline(sender, std::move(coming.offline));
+          if (priority >= 0) { // RFC 6121 §8.5.2.2.1: not to a negative priority
+            // Read in a job of its own, after the broadcast, not with the roster: a message
+            // routed just before set_presence() found no available resource and is being
+            // stored; its commit must come before this read, or it waits for the next login.
+            // Reading it with the roster made that race visible in the e2e tests. (The race
+            // exists either way; see the README's "Not there yet".)
+            co_await deliver_offline(sender);
           }
         } else {
           co_await broadcast(sender, p, false);

@@ -177,7 +177,7 @@ std::shared_ptr<ClientSession> ClientSession::create(tcp::socket socket, C2sServ
 }
 
 ClientSession::ClientSession(tcp::socket socket, C2sService& service, bool direct_tls)
-    : socket_(std::move(socket)), service_holder_(service.shared_from_this()), service_(service), direct_tls_(direct_tls), write_wake_(socket_.get_executor()),
+    : socket_(std::move(socket)), service_holder_(service.shared_from_this()), service_(service), direct_tls_(direct_tls),
       auth_timer_(socket_.get_executor()), write_timer_(socket_.get_executor()), idle_timer_(socket_.get_executor()) {}
 
 ClientSession::~ClientSession() {
@@ -373,7 +373,6 @@ void ClientSession::close_socket() {
   lowest.shutdown(tcp::socket::shutdown_both, ignored);
   lowest.close(ignored);
   idle_timer_.cancel();
-  write_wake_.cancel();
 }
 
 void ClientSession::shutdown_transport() {
@@ -387,7 +386,6 @@ void ClientSession::shutdown_transport() {
   lowest.close(ignored);
   auth_timer_.cancel();
   idle_timer_.cancel();
-  write_wake_.cancel();
 }
 
 void ClientSession::enqueue(std::string data) {
@@ -400,7 +398,9 @@ void ClientSession::enqueue(std::string data) {
     return;
   }
   queue_ += data;
-  write_wake_.cancel();
+  if (state_ == State::bound) {
+    start_write_loop();
+  }
 }
 
 void ClientSession::enqueue_stanza(std::string data) {
@@ -429,17 +429,28 @@ void ClientSession::enqueue_stanza(std::string data) {
   }
 }
 
+void ClientSession::start_write_loop() {
+  if (write_loop_running_) {
+    return;
+  }
+  // Set before the coroutine first runs (co_spawn posts it): what is queued meanwhile is
+  // written by this loop, and nobody starts a second one.
+  write_loop_running_ = true;
+  asio::co_spawn(socket_.get_executor(), write_loop(), asio::detached);
+}
+
 asio::awaitable<void> ClientSession::write_loop() {
   auto self = shared_from_this();
   write_loop_running_ = true;
   for (;;) {
     if (queue_.empty()) {
-      if (state_ != State::bound) {
-        break;
+      if (state_ == State::bound) {
+        // Nothing to write: the loop ends and enqueue() starts it again. An idle session
+        // then holds no suspended writer (its coroutine frames were about 1 KiB).
+        write_loop_running_ = false;
+        co_return;
       }
-      write_wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await write_wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
+      break;
     }
     writing_.swap(queue_);
     queue_.clear();
@@ -500,7 +511,6 @@ void ClientSession::fail(stream_errc reason, std::string_view text) {
   if (write_loop_running_) {
     queue_ += out;
     state_ = State::closing;
-    write_wake_.cancel();
     return;
   }
   state_ = State::closing;
@@ -777,8 +787,10 @@ asio::awaitable<void> ClientSession::run() {
     if (write_loop_running_) {
       queue_ += "</stream:stream>";
       state_ = State::closing;
-      write_wake_.cancel();
     } else {
+      // Closing first: a stanza delivered while the close is written must not start the
+      // write loop beside this write.
+      state_ = State::closing;
       if (peer_closed) {
         co_await write_now("</stream:stream>");
       }
@@ -1222,7 +1234,7 @@ asio::awaitable<void> ClientSession::handle_resume(Element element) {
     sm_.sent_at_r = sm_.acked + static_cast<std::uint32_t>(sm_.unacked.size());
     queue_ += "<r xmlns='urn:xmpp:sm:3'/>";
   }
-  asio::co_spawn(socket_.get_executor(), write_loop(), asio::detached);
+  start_write_loop();
   spdlog::info("c2s: {} resumed", jid_->full());
 }
 
@@ -1339,7 +1351,7 @@ asio::awaitable<void> ClientSession::handle_bind(Element iq) {
       .add_child(Element("jid", std::string(ns::bind)))
       .add_text(jid_->full());
   queue_ += core::xml::serialize(result, ns::client);
-  asio::co_spawn(socket_.get_executor(), write_loop(), asio::detached);
+  start_write_loop();
   spdlog::info("c2s: {} bound", jid_->full());
 }
 

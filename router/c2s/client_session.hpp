@@ -85,6 +85,8 @@ private:
 
   struct Negotiation;
   boost::asio::awaitable<void> run();
+  /// Starts write_loop() unless it runs: it writes the queue and ends when the queue is empty.
+  void start_write_loop();
   boost::asio::awaitable<void> write_loop();
   /// Reads what has arrived, without waiting; would_block when nothing has.
   std::size_t read_now(char* data, std::size_t size, boost::system::error_code& ec);
@@ -148,7 +150,6 @@ private:
   std::string queue_;
   std::string writing_;
   bool write_loop_running_ = false;
-  boost::asio::steady_timer write_wake_;
   boost::asio::steady_timer auth_timer_;
   boost::asio::steady_timer write_timer_;
   boost::asio::steady_timer idle_timer_;
