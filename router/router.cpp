@@ -248,6 +248,10 @@ struct Router::Shared {
   std::mutex block_lists_mutex;
   std::unordered_map<std::string, std::shared_ptr<const std::vector<std::string>>> block_lists;
   std::atomic<std::uint64_t> block_pushes{0};
+  /// Users whose offline messages are being handed to a session right now, and whether
+  /// someone asked for another pass meanwhile (see Impl::deliver_offline).
+  std::mutex drains_mutex;
+  std::unordered_map<std::string, bool> drains;
   modules::MessageArchive archive;
   modules::PepService pep;
   modules::PushService push;
@@ -256,7 +260,7 @@ struct Router::Shared {
 struct Router::Impl {
   explicit Impl(Router& router)
       : r(router), block_lists_mutex(router.shared_->block_lists_mutex), block_lists(router.shared_->block_lists),
-        block_pushes(router.shared_->block_pushes), archive(router.shared_->archive) {}
+        block_pushes(router.shared_->block_pushes), archive(router.shared_->archive), shared(*router.shared_) {}
   Router& r;
 
   /// Inside coroutines, closures are named before they go into a co_await expression: GCC 12
@@ -272,6 +276,7 @@ struct Router::Impl {
   std::unordered_map<std::string, BlockList>& block_lists;
   std::atomic<std::uint64_t>& block_pushes;
   modules::MessageArchive& archive;
+  Router::Shared& shared;
 
   asio::awaitable<BlockList> block_list(Jid user) {
     std::string key(user.bare_string());
@@ -630,13 +635,88 @@ struct Router::Impl {
       reply_error(sender, msg, storage_condition(stored.error()), not_stored_text);
       co_return Disposition::not_stored;
     }
+    co_await drain_if_available(std::move(bare));
     co_return Disposition::handled;
   }
 
+  /// Hands the user's offline messages to `session` and removes them from storage. One pass
+  /// per user at a time: a pass asked for while one runs makes the running one read again
+  /// once it has removed what it delivered, so no message is handed out twice.
   asio::awaitable<void> deliver_offline(std::shared_ptr<Session> session) {
     const std::string user(session->jid().local());
+    if (!begin_drain(user)) {
+      co_return;
+    }
+    try {
+      co_await drain_offline_once(session, user);
+      co_await finish_drain(std::move(session), user);
+    } catch (...) {
+      release_drain(user); // a slot left taken would hold back this user's messages for good
+      throw;
+    }
+  }
+
+  void release_drain(const std::string& user) {
+    std::lock_guard lock(shared.drains_mutex);
+    shared.drains.erase(user);
+  }
+
+  /// Takes the user's drain slot; false if a pass runs already (it is told to read again).
+  bool begin_drain(const std::string& user) {
+    std::lock_guard lock(shared.drains_mutex);
+    auto [it, first] = shared.drains.try_emplace(user, false);
+    if (!first) {
+      it->second = true;
+    }
+    return first;
+  }
+
+  /// Reads and delivers again for as long as someone asked for another pass, then frees the slot.
+  asio::awaitable<void> finish_drain(std::shared_ptr<Session> session, std::string user) {
+    for (;;) {
+      {
+        std::lock_guard lock(shared.drains_mutex);
+        auto it = shared.drains.find(user);
+        if (it == shared.drains.end() || !it->second) {
+          shared.drains.erase(user);
+          co_return;
+        }
+        it->second = false;
+      }
+      co_await drain_offline_once(session, user);
+    }
+  }
+
+  /// The message just stored offline for `bare` may have missed the user's coming online: a
+  /// session that became available after the routing decision read the offline list before
+  /// this commit. RFC 6121 §8.5.2.2.1 wants it delivered now that a resource is available,
+  /// not at the next login: hand the stored messages to the most available resource.
+  asio::awaitable<void> drain_if_available(Jid bare) {
+    std::shared_ptr<Session> target;
+    int best = -1;
+    for (const auto& res : r.sessions().resources(bare)) {
+      if (res.available && res.priority >= 0 && res.priority > best) {
+        if (auto s = res.session.lock()) {
+          best = res.priority;
+          target = std::move(s);
+        }
+      }
+    }
+    if (target) {
+      co_await deliver_offline(std::move(target));
+    }
+  }
+
+  asio::awaitable<void> drain_offline_once(std::shared_ptr<Session> session, std::string user) {
     auto job3 = [this, user] { return db().offline().list(user); };
     auto messages = co_await blocking(std::move(job3));
+    co_await hand_over_offline(std::move(session), std::move(user), std::move(messages));
+  }
+
+  /// Delivers `messages` (read while holding the user's drain slot) to `session`, then removes
+  /// them from storage.
+  asio::awaitable<void> hand_over_offline(std::shared_ptr<Session> session, std::string user,
+                                          boost::system::result<std::vector<storage::OfflineMessage>> messages) {
     if (!messages || messages->empty()) {
       co_return;
     }
@@ -694,6 +774,7 @@ struct Router::Impl {
   /// up a quarter of a login's CPU time.
   struct ComingOnline {
     boost::system::result<storage::Roster> roster = make_error_code(storage::storage_errc::unavailable);
+    boost::system::result<std::vector<storage::OfflineMessage>> offline = std::vector<storage::OfflineMessage>{};
   };
 
   /// The JIDs of `roster`'s items that `keep` selects (in the roster's order, ascending).
@@ -829,21 +910,39 @@ struct Router::Impl {
         }
         r.sessions().set_presence(*sender, p, priority);
         if (initial) {
+          // Read after set_presence(): a message routed from now on reaches the session live.
+          // One that found no available resource just before and is stored after this read is
+          // handed over by its own router call (drain_if_available), or by this pass reading
+          // again if that call finds the drain slot taken.
           const std::string user(sender->jid().local());
-          auto job = [this, user] {
+          const bool draining = priority >= 0 && begin_drain(user); // RFC 6121 §8.5.2.2.1: not to a negative priority
+          auto job = [this, user, draining] {
             ComingOnline c;
             c.roster = db().roster().get_roster(user);
+            if (draining) {
+              c.offline = db().offline().list(user);
+            }
             return c;
           };
-          ComingOnline coming = co_await blocking(std::move(job));
-          co_await broadcast(sender, p, true, &coming);
-          if (priority >= 0) { // RFC 6121 §8.5.2.2.1: not to a negative priority
-            // Read in a job of its own, after the broadcast, not with the roster: a message
-            // routed just before set_presence() found no available resource and is being
-            // stored; its commit must come before this read, or it waits for the next login.
-            // Reading it with the roster made that race visible in the e2e tests. (The race
-            // exists either way; see the README's "Not there yet".)
-            co_await deliver_offline(sender);
+          ComingOnline coming;
+          try {
+            coming = co_await blocking(std::move(job));
+            co_await broadcast(sender, p, true, &coming);
+          } catch (...) {
+            if (draining) {
+              release_drain(user);
+            }
+            throw;
+          }
+          if (draining) {
+            auto offline = std::move(coming.offline);
+            try {
+              co_await hand_over_offline(sender, user, std::move(offline));
+              co_await finish_drain(sender, user);
+            } catch (...) {
+              release_drain(user);
+              throw;
+            }
           }
         } else {
           co_await broadcast(sender, p, false);

@@ -159,6 +159,22 @@ def scenario():
         assert "forged" not in between and "<body>x</body>" not in between, between
         assert "flux capacitor" not in between, "a GitHub redelivery was delivered twice"
 
+        # Coming online races a message: a POST right after <presence/> may find no available
+        # resource yet, and its message be stored while the session reads its offline messages.
+        # It must reach that session anyway, once, and not wait for the next login.
+        for i in range(100):
+            racer = Raw(server.c2s_port)
+            racer.open()
+            racer.scram_login("bob", "pw-bob", resource=f"race{i}")
+            racer.send("<presence/>")
+            status, _, text = post(server, "/hooks/alerts", {"to": "bob@localhost", "body": f"race-{i}"}, bearer())
+            assert status == 202, text
+            got = racer.read_until(rf"race-{i}</body>", timeout=5)
+            racer.send("<presence type='unavailable'/><iq type='get' id='rp' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+            got += racer.read_until(r"<iq[^>]*id='rp'")
+            assert bodies(got).count(f"race-{i}") == 1, got
+            racer.sock.close()
+
         # Offline: stored, delivered at login; a repeat with the same webhook-id once only.
         alice.sock.close()
         time.sleep(0.3)
