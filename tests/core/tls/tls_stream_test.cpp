@@ -5,6 +5,8 @@
 #include "core/tls/self_signed.hpp"
 #include "core/tls/server_context.hpp"
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -204,4 +206,23 @@ TEST_CASE("a peer that is not speaking TLS fails the handshake") {
   const auto ec = server.get();
   CHECK(ec);
   CHECK(ec.category() == asio::error::get_ssl_category());
+}
+
+TEST_CASE("no TLS 1.3 session tickets are issued") {
+  Fixture f;
+  f.handshake();
+  REQUIRE(SSL_version(f.client->native_handle()) == TLS1_3_VERSION);
+  // Tickets follow the handshake; the client sees them when it reads what comes after.
+  auto written = asio::co_spawn(f.io, f.testling->write(asio::buffer(std::string("x"))), asio::use_future);
+  char one[1];
+  auto read = asio::async_read(*f.client, asio::buffer(one), asio::use_future);
+  f.io.run_for(10s);
+  f.io.restart();
+  CHECK_FALSE(std::get<0>(written.get()));
+  CHECK(read.get() == 1);
+  SSL_SESSION* session = SSL_get1_session(f.client->native_handle());
+  REQUIRE(session != nullptr);
+  CHECK(SSL_SESSION_has_ticket(session) == 0);
+  CHECK(SSL_SESSION_is_resumable(session) == 0);
+  SSL_SESSION_free(session);
 }
