@@ -213,7 +213,8 @@ TEST_CASE("no TLS 1.3 session tickets are issued") {
   f.handshake();
   REQUIRE(SSL_version(f.client->native_handle()) == TLS1_3_VERSION);
   // Tickets follow the handshake; the client sees them when it reads what comes after.
-  auto written = asio::co_spawn(f.io, f.testling->write(asio::buffer(std::string("x"))), asio::use_future);
+  const std::string x = "x"; // lives until the write has run (a temporary would not)
+  auto written = asio::co_spawn(f.io, f.testling->write(asio::buffer(x)), asio::use_future);
   char one[1];
   auto read = asio::async_read(*f.client, asio::buffer(one), asio::use_future);
   f.io.run_for(10s);
